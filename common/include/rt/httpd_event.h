@@ -1,0 +1,34 @@
+/* An evhttp server with the probes built in and a small route table (rt-ingest, rt-health).
+ * Lives in rtcommon_ev. */
+#ifndef RT_HTTPD_EVENT_H
+#define RT_HTTPD_EVENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+struct rt_probes;
+struct rt_httpd;
+
+typedef void (*rt_httpd_fn)(struct evhttp_request *req, void *arg);
+
+/* Binds listen ("host:port"; port 0 picks a free one). probes is borrowed. Returns 0, RT_EINVAL
+ * or RT_EIO (cannot bind). */
+int rt_httpd_open(struct rt_httpd **out, struct event_base *base, const char *listen,
+                  const struct rt_probes *probes, size_t max_body);
+void rt_httpd_free(struct rt_httpd *h);
+/* The bound port (useful with port 0). */
+int rt_httpd_port(const struct rt_httpd *h);
+/* Routes a path (exact, query ignored) or, with prefix true, every path starting with it. */
+void rt_httpd_route(struct rt_httpd *h, const char *path, bool prefix, rt_httpd_fn fn, void *arg);
+
+/* Replies with a JSON body (o is stolen) and Content-Type application/json. */
+void rt_httpd_reply_json(struct evhttp_request *req, int status, json_t *o);
+/* Replies {"error":code,"message":message}. */
+void rt_httpd_reply_error(struct evhttp_request *req, int status, const char *code,
+                          const char *message);
+
+#endif

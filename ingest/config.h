@@ -1,0 +1,24 @@
+/* rt-ingest settings (one table in config.c drives env, flags and --help). */
+#ifndef INGEST_CONFIG_H
+#define INGEST_CONFIG_H
+
+#include "rt/config.h"
+
+struct ingest_config {
+    struct rt_common_cfg common;
+    char *listen;          /* RT_INGEST_LISTEN */
+    char *pg_conninfo;     /* RT_PG_CONNINFO; NULL: PostgreSQL source off */
+    char *pg_slot;         /* RT_PG_SLOT */
+    char *pg_publication;  /* RT_PG_PUBLICATION */
+    char *routes;          /* RT_INGEST_ROUTES */
+    char *webhook_secrets; /* RT_WEBHOOK_SECRETS */
+    char *public_url;      /* RT_PUBLIC_URL */
+    char *api_keys;        /* RT_API_KEYS */
+    long long stream_maxlen;
+};
+
+/* Returns 0, RT_CFG_EXIT_OK or RT_ECONFIG; call ingest_config_free on every path. */
+int ingest_config_load(struct ingest_config *cfg, int argc, char **argv);
+void ingest_config_free(struct ingest_config *cfg);
+
+#endif
