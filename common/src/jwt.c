@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -274,10 +275,16 @@ static enum rt_jwt_fail check_form(const char *token, size_t len, int *alg, char
     json_t *body = part_json(d1 + 1, (size_t)(d2 - d1 - 1));
     json_t *jalg = json_object_get(head, "alg");
     json_t *jkid = json_object_get(head, "kid");
+    json_t *jtyp;
     if (!head || !body || !json_is_string(jalg) || (jkid && !json_is_string(jkid)))
         goto out;
     /* no extension is understood here, so a critical one cannot be honoured (RFC 7515 4.1.11) */
     if (json_object_get(head, "crit"))
+        goto out;
+    /* libjwt 1.10 refuses any typ but "JWT" (case-insensitive), e.g. RFC 9068 "at+jwt": say so
+     * here instead of letting it look like a bad signature */
+    if ((jtyp = json_object_get(head, "typ")) &&
+        (!json_is_string(jtyp) || strcasecmp(json_string_value(jtyp), "JWT") != 0))
         goto out;
     kid[0] = '\0';
     if (jkid) {

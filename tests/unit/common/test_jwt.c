@@ -734,6 +734,14 @@ static void test_malformed(void **state)
     s = raw("{\"alg\":\"HS256\"}",
             "{\"sub\":\"u\",\"sub\":\"admin\",\"org_id\":\"t\",\"exp\":9999999999}", SECRET, NULL);
     assert_int_equal(check(v, s, NULL), RT_JWT_MALFORMED);
+    /* typ: libjwt 1.10 only takes "JWT" (any case) */
+    assert_int_equal(
+        check(v, raw("{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", cl, SECRET, NULL), NULL),
+        RT_JWT_MALFORMED);
+    assert_int_equal(check(v, raw("{\"alg\":\"HS256\",\"typ\":1}", cl, SECRET, NULL), NULL),
+                     RT_JWT_MALFORMED);
+    assert_int_equal(check(v, raw("{\"alg\":\"HS256\",\"typ\":\"jwt\"}", cl, SECRET, NULL), NULL),
+                     RT_JWT_OK);
     /* the good one still passes */
     assert_int_equal(check(v, good, NULL), RT_JWT_OK);
     free(cl);
