@@ -26,8 +26,8 @@
 #include <jwt.h>
 
 #define JWKS_MAX_BYTES (1024 * 1024)
-#define JWKS_MAX_KEYS  64
-#define KID_MAX        256
+#define JWKS_MAX_KEYS  64  /* usable keys kept per set; the rest count as skipped */
+#define KID_MAX        256 /* longer kid: token malformed, JWK skipped */
 
 enum alg {
     ALG_RS256 = 1u << 0,
