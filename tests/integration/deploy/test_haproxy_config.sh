@@ -54,6 +54,8 @@ check "no sticky sessions (no cookie, stick or balance source)" \
     '! grep -qE "^[[:space:]]*(cookie|stick|stick-table|balance (source|uri|hdr))" <<<"$body"'
 check "drained edges keep their connections (no shutdown-sessions)" \
     '! grep -q "shutdown-sessions" <<<"$body"'
+check "a refused connection is retried on another edge (retries, option redispatch)" \
+    'grep -qE "^[[:space:]]*retries [1-9]" <<<"$body" && grep -qE "^[[:space:]]*option redispatch" <<<"$body"'
 
 nbody=$(grep -v '^[[:space:]]*#' "$ngx")
 check "nginx: Upgrade and Connection headers" \

@@ -4,7 +4,8 @@
 #   - /readyz through HAProxy answers 200, and requests reach both edges (no stickiness);
 #   - HAProxy's health check is /readyz, not a TCP connect: with Redis stopped both edges answer
 #     503, HAProxy marks them DOWN and refuses clients (503, /lb-healthz 503); back UP after;
-#   - an edge stopped with SIGTERM is marked DOWN and only the other one gets requests;
+#   - an edge stopped with SIGTERM: requests are redispatched to the other one at once, then it
+#     is marked DOWN and only the other one gets requests;
 #   - everything started here is stopped by PID.
 # Server states and per-server request counts come from HAProxy's stats socket ("show stat").
 # The WebSocket scale-out test (drain, reconnect, resume) comes with the edge's drain.
@@ -144,6 +145,11 @@ for _ in $(seq 1 100); do
     sleep 0.05
 done
 check "edge1 exits 0 on SIGTERM (code $code)" '[ $code = 0 ]'
+# before the health checks notice (up to 2 x 2 s), connections to edge1 are refused: HAProxy
+# must retry them on edge2 (retries + option redispatch), so clients see no error
+all=0
+for _ in $(seq 1 10); do [ "$(status_of $lb/readyz)" = 200 ] && all=$((all + 1)); done
+check "right after edge1 stopped, 10 of 10 requests answered 200 ($all)" '[ $all = 10 ]'
 check "HAProxy marks edge1 DOWN, edge2 stays UP" 'wait_for 20 state_is DOWN UP'
 before1=$(stot edge1) before2=$(stot edge2)
 all=0
