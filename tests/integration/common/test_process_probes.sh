@@ -53,6 +53,7 @@ for name in rt-edge rt-ingest rt-health; do
     check "$name /healthz 200" '[ "$(status_of $p /healthz)" = 200 ]'
     check "$name /readyz 200 with redis up" 'wait_status $p /readyz 200 10'
     check "$name /metrics 200" '[ "$(status_of $p /metrics)" = 200 ]'
+    [ $name != rt-edge ] && check "$name /metrics shows redis connected" 'grep -q "^rt_redis_connected 1" "$work/body"'
     check "$name unknown path 404" '[ "$(status_of $p /nope)" = 404 ]'
 done
 
