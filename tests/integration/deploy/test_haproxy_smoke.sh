@@ -6,6 +6,8 @@
 #     503, HAProxy marks them DOWN and refuses clients (503, /lb-healthz 503); back UP after;
 #   - an edge stopped with SIGTERM: requests are redispatched to the other one at once, then it
 #     is marked DOWN and only the other one gets requests;
+#   - the healthchecks of docker-compose.yml for rt-edge and haproxy, run against these
+#     processes, pass when they are ready and fail when they are not;
 #   - everything started here is stopped by PID.
 # Server states and per-server request counts come from HAProxy's stats socket ("show stat").
 # The WebSocket scale-out test (drain, reconnect, resume) comes with the edge's drain.
@@ -113,11 +115,39 @@ state_is() { # edge1-status edge2-status
 }
 stot() { servers | awk -v s="$1" '$1 == s {print $3}'; }
 
+# A healthcheck of docker-compose.yml, run here against a loopback port instead of the
+# container's: compose_probe <service> <container-port> <port>
+compose_probe() {
+    local argv
+    argv=$($PY - "$RT_TEST_SRC/docker-compose.yml" "$1" <<'PY'
+import shlex, sys, yaml
+test = yaml.safe_load(open(sys.argv[1]))["services"][sys.argv[2]]["healthcheck"]["test"]
+if isinstance(test, str):
+    test = ["CMD-SHELL", test]
+if test[0] == "CMD-SHELL":
+    test = ["CMD", "sh", "-c", test[1]]
+print(" ".join(shlex.quote(a) for a in test[1:]))
+PY
+    ) || return 99
+    argv=${argv//127.0.0.1:$2/127.0.0.1:$3}
+    argv=${argv//127.0.0.1\/$2/127.0.0.1\/$3}
+    [[ $argv == *"$3"* ]] || return 99
+    timeout 5 bash -c "$argv" >/dev/null 2>&1
+}
+probe_fails() { # the probe ran and failed (99: could not even be run)
+    compose_probe "$@"
+    local rc=$?
+    [ $rc != 0 ] && [ $rc != 99 ]
+}
+
 check "HAProxy marks both edges UP (health check /readyz)" 'wait_for 20 state_is UP UP'
 check "/readyz through HAProxy answers 200 from an edge" \
     '[ "$(status_of $lb/readyz)" = 200 ] && grep -q "\"component\":\"rt-edge\"" "$work/body"'
 check "/lb-healthz answers 200 while edges are up" \
     '[ "$(status_of http://127.0.0.1:$sport/lb-healthz)" = 200 ]'
+check "compose's rt-edge healthcheck passes against a ready edge" \
+    'compose_probe rt-edge-1 8080 ${eport[edge1]}'
+check "compose's haproxy healthcheck passes while edges are up" 'compose_probe haproxy 8404 $sport'
 before1=$(stot edge1) before2=$(stot edge2)
 all=0
 for _ in $(seq 1 20); do [ "$(status_of $lb/readyz)" = 200 ] && all=$((all + 1)); done
@@ -134,6 +164,9 @@ check "the edges are alive but not ready (/readyz 503 direct)" \
 check "HAProxy refuses clients with 503 when no edge is ready" '[ "$(status_of $lb/readyz)" = 503 ]'
 check "/lb-healthz answers 503 with no edge up" \
     '[ "$(status_of http://127.0.0.1:$sport/lb-healthz)" = 503 ]'
+check "compose's rt-edge healthcheck fails while the edge is not ready" \
+    'probe_fails rt-edge-1 8080 ${eport[edge1]}'
+check "compose's haproxy healthcheck fails with no edge up" 'probe_fails haproxy 8404 $sport'
 bash "$fixture" restart "$work/redis"
 check "after Redis returns HAProxy marks both edges UP again" 'wait_for 20 state_is UP UP'
 
