@@ -19,7 +19,7 @@ done
 for f in "$RT_TEST_SRC"/deploy/*; do ln -s "$f" "$work/proj/deploy/${f##*/}"; done
 rm -f "$work/proj/deploy/compose.env"
 
-cd "$work/proj"
+cd "$work/proj" || exit 1
 if docker-compose config >"$work/out.yml" 2>"$work/err.txt"; then
     bad "docker-compose config without deploy/compose.env should fail"
 else
