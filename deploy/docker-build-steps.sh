@@ -163,7 +163,8 @@ for exe in rt-edge rt-ingest rt-health; do
     done
 done
 build_ok=$(closure "${buildpk[@]}" | sort -u)
-for mod in $(grep -o 'pkg_check_modules([^)]*)' "$src/CMakeLists.txt" | awk '{print $NF}' | tr -d ')'); do
+# cmocka is only looked up when tests are built (BUILD_TESTING), which the image does not do
+for mod in $(grep -o 'pkg_check_modules([^)]*)' "$src/CMakeLists.txt" | awk '{print $NF}' | tr -d ')' | grep -vx cmocka); do
     pc=$(pkg-config --variable=pcfiledir "$mod" 2>/dev/null)/$mod.pc
     pkg=$(owner "$pc") || { bad "pkg-config module $mod: no package owns $pc"; continue; }
     grep -qx "$pkg" <<<"$build_ok" && ok "pkg-config $mod from $pkg (in the build stage)" ||

@@ -10,10 +10,9 @@
 #   build.sh list build-deps|runtime-deps   print a package list, one per line
 set -euo pipefail
 
-# Build stage: deploy/install-deps.sh's build packages, plus libcmocka-dev because the
-# top-level CMakeLists.txt requires cmocka even when tests are off (BUILD_TESTING=OFF).
+# Build stage: deploy/install-deps.sh's build packages (cmocka is not needed: tests are off).
 build_pkgs=(ca-certificates build-essential cmake pkg-config libhiredis-dev libevent-dev
-    libwebsockets-dev libuv1-dev libpq-dev libjansson-dev libjwt-dev libssl-dev libcmocka-dev)
+    libwebsockets-dev libuv1-dev libpq-dev libjansson-dev libjwt-dev libssl-dev)
 # Final stage: only the run-time libraries (each executable's DT_NEEDED is checked against these
 # by deploy/docker-build-steps.sh), CA certificates for https JWKS URLs, curl for healthchecks.
 runtime_pkgs=(libhiredis0.14 libevent-2.1-7 libevent-core-2.1-7 libwebsockets17 libuv1 libpq5
