@@ -102,8 +102,8 @@ static bool query_tenant(struct evhttp_request *req, char *buf, size_t cap)
 }
 
 struct check_req {
-    struct health_api *a;        /* borrowed */
-    struct evhttp_request *req;  /* borrowed: evhttp keeps it until the reply */
+    struct health_api *a;       /* borrowed */
+    struct evhttp_request *req; /* borrowed: evhttp keeps it until the reply */
 };
 
 static void on_check(int status, struct health_report *r, void *arg)
@@ -162,13 +162,13 @@ static void summary_finish(struct summary *s)
     } else {
         health_ts_format_ms(rt_wall_ms(), ts, sizeof(ts));
         long long lag = health_consumer_lag(s->a->o.consumer);
-        json_t *o = json_pack(
-            "{s:{s:I,s:I,s:I},s:b,s:O,s:o,s:{s:s,s:o},s:s}", "counts", "healthy",
-            (json_int_t)s->counts[0], "degraded", (json_int_t)s->counts[1], "unhealthy",
-            (json_int_t)s->counts[2], "truncated", s->truncated, "tenants", s->tenants,
-            "components", health_liveness_json(s->a->o.liveness), "consumer", "name",
-            health_consumer_name(s->a->o.consumer), "lag",
-            lag >= 0 ? json_integer(lag) : json_null(), "checked_at", ts);
+        json_t *o =
+            json_pack("{s:{s:I,s:I,s:I},s:b,s:O,s:o,s:{s:s,s:o},s:s}", "counts", "healthy",
+                      (json_int_t)s->counts[0], "degraded", (json_int_t)s->counts[1], "unhealthy",
+                      (json_int_t)s->counts[2], "truncated", s->truncated, "tenants", s->tenants,
+                      "components", health_liveness_json(s->a->o.liveness), "consumer", "name",
+                      health_consumer_name(s->a->o.consumer), "lag",
+                      lag >= 0 ? json_integer(lag) : json_null(), "checked_at", ts);
         rt_httpd_reply_json(s->req, 200, o);
     }
     json_decref(s->tenants);

@@ -17,13 +17,13 @@
 struct health_api;
 
 struct health_api_opts {
-    const struct health_config *cfg;   /* borrowed */
-    struct rt_httpd *httpd;            /* borrowed */
-    struct rt_rconn *rc;               /* borrowed */
-    struct health_callstate *cs;       /* borrowed */
-    struct health_consumer *consumer;  /* borrowed */
-    struct health_liveness *liveness;  /* borrowed */
-    struct rt_metrics *metrics;        /* borrowed */
+    const struct health_config *cfg;  /* borrowed */
+    struct rt_httpd *httpd;           /* borrowed */
+    struct rt_rconn *rc;              /* borrowed */
+    struct health_callstate *cs;      /* borrowed */
+    struct health_consumer *consumer; /* borrowed */
+    struct health_liveness *liveness; /* borrowed */
+    struct rt_metrics *metrics;       /* borrowed */
 };
 
 /* Registers the routes. Returns 0, or RT_ECONFIG when the JWT settings cannot be used (logged). */

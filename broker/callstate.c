@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#define BUCKET_TTL_S 7200          /* two hours: the 60 min window plus margin */
+#define BUCKET_TTL_S 7200         /* two hours: the 60 min window plus margin */
 #define TOTALS_TTL_S (30 * 86400) /* renewed on every new call */
 
 static const char *const script_text[HEALTH_SCRIPT_COUNT] = {
@@ -180,8 +180,7 @@ int health_event_parse(const char *json, size_t len, struct health_event *ev)
         goto out;
     }
     const char *cid = json_string_value(json_object_get(env.data, "call_id"));
-    if (!env.tenant || !cid || !call_id_valid(cid) ||
-        health_ts_parse_ms(env.ts, &ev->ev_ms) != 0) {
+    if (!env.tenant || !cid || !call_id_valid(cid) || health_ts_parse_ms(env.ts, &ev->ev_ms) != 0) {
         rc = RT_EINVAL;
         goto out;
     }
@@ -245,12 +244,32 @@ int health_callstate_apply(struct health_callstate *cs, struct rt_rconn *rc, con
     snprintf(n[8], sizeof(n[8]), "%d", BUCKET_TTL_S);
     snprintf(n[9], sizeof(n[9]), "%d", TOTALS_TTL_S);
     const char *outcome = ev->rank == 4 ? health_outcome_name(ev->outcome) : "";
-    const char *args[] = {RT_CALLS_ALL_KEY, call, active, HEALTH_DUE_KEY, HEALTH_TENANTS_KEY, wh,
-                          totals, c->group, sid, prefix, ev->call_id, n[0], ev->state, outcome,
-                          n[1], ev->provider, n[2], n[3], n[4], n[5], n[6], n[7], ev->tenant,
-                          n[8], n[9]};
-    return evalsha(cs, rc, HEALTH_SCRIPT_APPLY, 7, args, sizeof(args) / sizeof(args[0]), cb,
-                   priv);
+    const char *args[] = {RT_CALLS_ALL_KEY,
+                          call,
+                          active,
+                          HEALTH_DUE_KEY,
+                          HEALTH_TENANTS_KEY,
+                          wh,
+                          totals,
+                          c->group,
+                          sid,
+                          prefix,
+                          ev->call_id,
+                          n[0],
+                          ev->state,
+                          outcome,
+                          n[1],
+                          ev->provider,
+                          n[2],
+                          n[3],
+                          n[4],
+                          n[5],
+                          n[6],
+                          n[7],
+                          ev->tenant,
+                          n[8],
+                          n[9]};
+    return evalsha(cs, rc, HEALTH_SCRIPT_APPLY, 7, args, sizeof(args) / sizeof(args[0]), cb, priv);
 }
 
 int health_callstate_due(struct health_callstate *cs, struct rt_rconn *rc, uint64_t now_ms,
@@ -280,7 +299,7 @@ int health_callstate_mark(struct health_callstate *cs, struct rt_rconn *rc, cons
     snprintf(n[4], sizeof(n[4]), "%lld", c->call_ttl_s);
     snprintf(n[5], sizeof(n[5]), "%d", BUCKET_TTL_S);
     const char *args[] = {call, active, HEALTH_DUE_KEY, prefix, call_id, tenant,
-                          n[0], n[1], n[2], n[3], n[4], n[5]};
+                          n[0], n[1],   n[2],           n[3],   n[4],    n[5]};
     return evalsha(cs, rc, HEALTH_SCRIPT_MARK, 3, args, sizeof(args) / sizeof(args[0]), cb, priv);
 }
 
@@ -304,9 +323,9 @@ static int report_parse(const redisReply *r, struct health_report *out)
     for (size_t i = 0; i + 1 < wh->elements; i += 2)
         if (wh->element[i]->type == REDIS_REPLY_STRING &&
             wh->element[i + 1]->type == REDIS_REPLY_STRING)
-            out->nwebhooks = health_webhooks_add(out->webhooks, out->nwebhooks,
-                                                 HEALTH_MAX_PROVIDERS, wh->element[i]->str,
-                                                 wh->element[i + 1]->str);
+            out->nwebhooks =
+                health_webhooks_add(out->webhooks, out->nwebhooks, HEALTH_MAX_PROVIDERS,
+                                    wh->element[i]->str, wh->element[i + 1]->str);
     for (size_t i = 0; i < r->element[3]->elements; i++) {
         const redisReply *v = r->element[3]->element[i];
         out->buckets[i / HEALTH_OUTCOME_COUNT][i % HEALTH_OUTCOME_COUNT] =

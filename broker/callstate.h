@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #define HEALTH_CALL_ID_MAX 128
-#define HEALTH_DUE_KEY "rt:health:due"
+#define HEALTH_DUE_KEY     "rt:health:due"
 #define HEALTH_TENANTS_KEY "rt:health:tenants"
 
 enum health_script {
@@ -30,13 +30,13 @@ enum health_script {
 struct health_event {
     char tenant[RT_TENANT_MAX + 1];
     char call_id[HEALTH_CALL_ID_MAX + 1];
-    char state[16];   /* initiated, ringing, answered, ended */
-    int rank;         /* 1-4 */
-    int outcome;      /* enum health_outcome when rank 4, else -1 */
-    uint64_t ev_ms;   /* envelope ts */
+    char state[16];                         /* initiated, ringing, answered, ended */
+    int rank;                               /* 1-4 */
+    int outcome;                            /* enum health_outcome when rank 4, else -1 */
+    uint64_t ev_ms;                         /* envelope ts */
     char provider[HEALTH_PROVIDER_MAX + 1]; /* "" when not from a webhook */
-    uint64_t received_ms; /* data.received_at, else ts */
-    long long lag_ms;     /* received minus data.occurred_at; -1 unknown */
+    uint64_t received_ms;                   /* data.received_at, else ts */
+    long long lag_ms;                       /* received minus data.occurred_at; -1 unknown */
 };
 
 /* Parses the stored envelope text (field "e" of a stream entry). Returns 0, RT_ENOENT (valid

@@ -3,30 +3,55 @@
 #include <stddef.h>
 
 #define C struct health_config
-#define INT(name, field, dflt, lo, hi, text)                                                      \
-    {.env = name, .type = RT_CFG_INT, .offset = offsetof(C, field), .def = dflt, .min = lo,        \
-     .max = hi, .help = text}
+#define INT(name, field, dflt, lo, hi, text)                                                       \
+    {                                                                                              \
+        .env = name, .type = RT_CFG_INT, .offset = offsetof(C, field), .def = dflt, .min = lo,     \
+        .max = hi, .help = text                                                                    \
+    }
 
 static const struct rt_cfg_def defs[] = {
     RT_CFG_COMMON_DEFS(C, common),
-    {.env = "RT_HEALTH_LISTEN", .type = RT_CFG_STR, .offset = offsetof(C, listen),
-     .def = "127.0.0.1:8082", .check = rt_cfg_check_listen,
+    {.env = "RT_HEALTH_LISTEN",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, listen),
+     .def = "127.0.0.1:8082",
+     .check = rt_cfg_check_listen,
      .help = "health API and probes (host:port)"},
-    {.env = "RT_ADMIN_KEY", .type = RT_CFG_STR, .offset = offsetof(C, admin_key), .secret = true,
+    {.env = "RT_ADMIN_KEY",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, admin_key),
+     .secret = true,
      .help = "admin bearer key for the summary endpoint"},
-    {.env = "RT_JWT_SECRET", .type = RT_CFG_STR, .offset = offsetof(C, jwt_secret),
-     .secret = true, .help = "HS256 secret (enables HS256)"},
-    {.env = "RT_JWT_JWKS", .type = RT_CFG_STR, .offset = offsetof(C, jwt_jwks),
+    {.env = "RT_JWT_SECRET",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, jwt_secret),
+     .secret = true,
+     .help = "HS256 secret (enables HS256)"},
+    {.env = "RT_JWT_JWKS",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, jwt_jwks),
      .help = "JWKS file path or http(s) URL (enables RS256/ES256)"},
-    {.env = "RT_JWT_ISSUER", .type = RT_CFG_STR, .offset = offsetof(C, jwt_issuer),
+    {.env = "RT_JWT_ISSUER",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, jwt_issuer),
      .help = "required iss claim, checked when set"},
-    {.env = "RT_JWT_AUDIENCE", .type = RT_CFG_STR, .offset = offsetof(C, jwt_audience),
+    {.env = "RT_JWT_AUDIENCE",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, jwt_audience),
      .help = "required aud claim, checked when set"},
-    {.env = "RT_JWT_TENANT_CLAIM", .type = RT_CFG_STR, .offset = offsetof(C, jwt_tenant_claim),
-     .def = "org_id", .help = "claim holding the tenant id"},
-    {.env = "RT_HEALTH_GROUP", .type = RT_CFG_STR, .offset = offsetof(C, group),
-     .def = "rt-health", .help = "consumer group on rt:calls:all"},
-    {.env = "RT_HEALTH_CONSUMER", .type = RT_CFG_STR, .offset = offsetof(C, consumer),
+    {.env = "RT_JWT_TENANT_CLAIM",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, jwt_tenant_claim),
+     .def = "org_id",
+     .help = "claim holding the tenant id"},
+    {.env = "RT_HEALTH_GROUP",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, group),
+     .def = "rt-health",
+     .help = "consumer group on rt:calls:all"},
+    {.env = "RT_HEALTH_CONSUMER",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, consumer),
      .help = "consumer name in the group (default <hostname>-<pid>)"},
     INT("RT_HEALTH_BATCH", batch, "256", 1, 10000, "entries per read or claim"),
     INT("RT_HEALTH_BLOCK_MS", block_ms, "1000", 1, 60000, "XREADGROUP BLOCK time"),
@@ -62,8 +87,7 @@ static const struct rt_cfg_def defs[] = {
 
 int health_config_load(struct health_config *cfg, int argc, char **argv)
 {
-    return rt_config_load(defs, sizeof(defs) / sizeof(defs[0]), cfg, "rt-health", argc, argv,
-                          NULL);
+    return rt_config_load(defs, sizeof(defs) / sizeof(defs[0]), cfg, "rt-health", argc, argv, NULL);
 }
 
 void health_config_free(struct health_config *cfg)

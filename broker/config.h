@@ -13,8 +13,8 @@ struct health_config {
     char *jwt_issuer;   /* RT_JWT_ISSUER */
     char *jwt_audience; /* RT_JWT_AUDIENCE */
     char *jwt_tenant_claim;
-    char *group;    /* RT_HEALTH_GROUP: consumer group on rt:calls:all */
-    char *consumer; /* RT_HEALTH_CONSUMER: NULL means <hostname>-<pid> */
+    char *group;               /* RT_HEALTH_GROUP: consumer group on rt:calls:all */
+    char *consumer;            /* RT_HEALTH_CONSUMER: NULL means <hostname>-<pid> */
     long long batch;           /* entries per XREADGROUP / XAUTOCLAIM */
     long long block_ms;        /* XREADGROUP BLOCK */
     long long claim_idle_ms;   /* XAUTOCLAIM min idle time */

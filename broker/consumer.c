@@ -32,7 +32,7 @@ struct health_consumer {
     void *arg; /* borrowed */
     enum consumer_state state;
     char name[128];
-    bool own_pending;          /* re-read this consumer's own pending entries first */
+    bool own_pending; /* re-read this consumer's own pending entries first */
     char pending_cursor[RT_STREAM_ID_MAX + 1];
     char claim_cursor[RT_STREAM_ID_MAX + 1];
     uint64_t next_claim_ms;
@@ -125,7 +125,8 @@ static void on_acked(redisAsyncContext *ac, void *r, void *privdata)
 /* Applies one [id, [field, value, ...]] entry; returns true when an apply is in flight. */
 static bool apply_entry(struct health_consumer *c, const redisReply *e)
 {
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING)
         return false;
     const char *sid = e->element[0]->str;
     const redisReply *f = e->element[1];
@@ -260,8 +261,9 @@ static void read_next(struct health_consumer *c)
                           c->cfg->group, c->name, count, RT_CALLS_ALL_KEY, c->pending_cursor);
     } else {
         snprintf(block, sizeof(block), "%lld", c->cfg->block_ms);
-        rc = rt_rconn_cmd(c->rc, on_read, c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >",
-                          c->cfg->group, c->name, count, block, RT_CALLS_ALL_KEY);
+        rc =
+            rt_rconn_cmd(c->rc, on_read, c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >",
+                         c->cfg->group, c->name, count, block, RT_CALLS_ALL_KEY);
     }
     if (rc)
         set_state(c, CONSUMER_DOWN);

@@ -87,8 +87,8 @@ void health_liveness_tick(struct health_liveness *l)
         return;
     snprintf(key, sizeof(key), "%s:rt-health:%s", HEALTH_INSTANCES_KEY, l->id);
     snprintf(member, sizeof(member), "rt-health:%s", l->id);
-    json_t *o = json_pack("{s:s,s:s,s:i}", "component", "rt-health", "url", l->url, "pid",
-                          (int)getpid());
+    json_t *o =
+        json_pack("{s:s,s:s,s:i}", "component", "rt-health", "url", l->url, "pid", (int)getpid());
     char *info = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     rt_rconn_cmd(l->rc, on_ignore, NULL, "SET %s %s PX %lld", key, info, ttl);
@@ -97,9 +97,8 @@ void health_liveness_tick(struct health_liveness *l)
     rt_rconn_cmd(l->rc, on_ignore, NULL, "ZREMRANGEBYSCORE %s -inf %llu", HEALTH_INSTANCES_KEY,
                  (unsigned long long)(now - CLEANUP_AFTER_MS));
     free(info);
-    if (!l->reading &&
-        rt_rconn_cmd(l->rc, on_instances, l, "ZRANGEBYSCORE %s %llu +inf", HEALTH_INSTANCES_KEY,
-                     (unsigned long long)now) == 0)
+    if (!l->reading && rt_rconn_cmd(l->rc, on_instances, l, "ZRANGEBYSCORE %s %llu +inf",
+                                    HEALTH_INSTANCES_KEY, (unsigned long long)now) == 0)
         l->reading = true;
 }
 

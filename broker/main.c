@@ -18,14 +18,14 @@
 struct health {
     const struct health_config *cfg; /* borrowed */
     struct rt_evproc proc;
-    struct health_callstate *cs;       /* owned */
-    struct rt_publisher *pub;          /* owned */
-    struct health_consumer *consumer;  /* owned */
-    struct health_timeouts *timeouts;  /* owned */
-    struct health_status_pub *status;  /* owned */
-    struct health_liveness *liveness;  /* owned */
-    struct health_api *api;            /* owned */
-    struct rt_timer *tick;             /* owned */
+    struct health_callstate *cs;      /* owned */
+    struct rt_publisher *pub;         /* owned */
+    struct health_consumer *consumer; /* owned */
+    struct health_timeouts *timeouts; /* owned */
+    struct health_status_pub *status; /* owned */
+    struct health_liveness *liveness; /* owned */
+    struct health_api *api;           /* owned */
+    struct rt_timer *tick;            /* owned */
 };
 
 static void on_redis(void *arg, bool ready)
@@ -70,17 +70,25 @@ static int build(struct health *h)
     struct rt_evproc *p = &h->proc;
     h->cs = health_callstate_new(h->cfg);
     h->pub = rt_publisher_new(p->redis, 0);
-    struct health_consumer_opts co = {.cfg = h->cfg, .loop = &p->loop, .cs = h->cs,
-                                      .cmd = p->redis, .metrics = p->metrics,
-                                      .on_changed = on_changed, .arg = h};
+    struct health_consumer_opts co = {.cfg = h->cfg,
+                                      .loop = &p->loop,
+                                      .cs = h->cs,
+                                      .cmd = p->redis,
+                                      .metrics = p->metrics,
+                                      .on_changed = on_changed,
+                                      .arg = h};
     int rc = health_consumer_open(&h->consumer, &co);
     if (rc)
         return rc;
     h->timeouts = health_timeouts_new(h->cfg, h->cs, p->redis, h->pub, p->metrics, on_changed, h);
     h->status = health_status_pub_new(h->cfg, h->cs, p->redis, h->pub, p->metrics);
     h->liveness = health_liveness_new(h->cfg, p->redis, health_consumer_name(h->consumer), p->url);
-    struct health_api_opts ao = {.cfg = h->cfg, .httpd = p->httpd, .rc = p->redis, .cs = h->cs,
-                                 .consumer = h->consumer, .liveness = h->liveness,
+    struct health_api_opts ao = {.cfg = h->cfg,
+                                 .httpd = p->httpd,
+                                 .rc = p->redis,
+                                 .cs = h->cs,
+                                 .consumer = h->consumer,
+                                 .liveness = h->liveness,
                                  .metrics = p->metrics};
     rc = health_api_open(&h->api, &ao);
     if (rc)

@@ -37,8 +37,8 @@ void health_status_eval(const struct health_config *cfg, struct health_report *r
     for (int i = 0; i < HEALTH_RATE_WINDOWS; i++)
         health_rates_window((const long long(*)[HEALTH_OUTCOME_COUNT])r->buckets,
                             HEALTH_RATE_MINUTES, health_rate_window_minutes[i], &v->win[i]);
-    v->any_stale = health_webhooks_mark_stale(r->webhooks, r->nwebhooks, r->active_calls,
-                                              r->now_ms, cfg->webhook_stale_ms);
+    v->any_stale = health_webhooks_mark_stale(r->webhooks, r->nwebhooks, r->active_calls, r->now_ms,
+                                              cfg->webhook_stale_ms);
     const struct health_window *w5 = &v->win[0];
     bool enough = w5->terminal >= cfg->min_calls;
     v->status = HEALTH_STATUS_HEALTHY;
@@ -97,8 +97,8 @@ json_t *health_status_json(const struct health_report *r, const struct health_vi
     }
     health_ts_format_ms(r->now_ms, ts, sizeof(ts));
     return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:I,s:s}", "tenant", r->tenant,
-                     "status", health_status_name(v->status), "reason", v->reason,
-                     "active_calls", (json_int_t)r->active_calls, "recent_timeouts",
+                     "status", health_status_name(v->status), "reason", v->reason, "active_calls",
+                     (json_int_t)r->active_calls, "recent_timeouts",
                      (json_int_t)v->win[HEALTH_RATE_WINDOWS - 1].timed_out, "webhooks", wh,
                      "failure_rate", per_window(v, 0), "unanswered_rate", per_window(v, 1),
                      "answer_rate", per_window(v, 2), "terminal_calls", per_window(v, 3),
@@ -178,8 +178,8 @@ static void publish_doc(struct check *k, const char *event)
     rt_envelope_clear(&env);
     if (!body)
         return;
-    struct rt_publish_req req = {.key = key, .body = body, .body_len = strlen(body),
-                                 .maxlen = 1000};
+    struct rt_publish_req req = {
+        .key = key, .body = body, .body_len = strlen(body), .maxlen = 1000};
     rt_publish(k->p->pub, &req, on_health_published, NULL);
     free(body);
 }
@@ -198,9 +198,8 @@ static void on_status_set(redisAsyncContext *ac, void *r, void *privdata)
     (void)ac;
     if (reply && reply->type != REDIS_REPLY_ERROR) {
         const char *now = health_status_name(k->status);
-        bool changed = reply->type == REDIS_REPLY_STRING
-                           ? strcmp(reply->str, now) != 0
-                           : k->status != HEALTH_STATUS_HEALTHY;
+        bool changed = reply->type == REDIS_REPLY_STRING ? strcmp(reply->str, now) != 0
+                                                         : k->status != HEALTH_STATUS_HEALTHY;
         if (changed) {
             rt_metric_inc(k->p->m_changes);
             RT_INFO("health.status_changed", "tenant status changed",
@@ -270,6 +269,9 @@ static void check_recent(struct health_status_pub *p, bool snapshot)
     long long window = p->cfg->max_call_ms + p->cfg->grace_ms;
     if (window < 3600000)
         window = 3600000;
+    /* owner of the tenants index: drop tenants silent for 30 days */
+    rt_rconn_cmd(p->rc, NULL, NULL, "ZREMRANGEBYSCORE %s -inf %lld", HEALTH_TENANTS_KEY,
+                 (long long)rt_wall_ms() - 30LL * 86400 * 1000);
     struct listing *l = rt_xcalloc(1, sizeof(*l));
     l->p = p;
     l->snapshot = snapshot;

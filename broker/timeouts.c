@@ -95,8 +95,8 @@ static char *timeout_body(const char *tenant, const redisReply *const *f, const 
     health_ts_format_ms(started, ts, sizeof(ts));
     *reason = strcmp(state, "answered") == 0 ? "max_call" : "ring_timeout";
     json_t *data = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "call_id", f[1]->str, "state",
-                             "timed_out", "previous_state", state, "reason", *reason,
-                             "started_at", ts, "provider", provider);
+                             "timed_out", "previous_state", state, "reason", *reason, "started_at",
+                             ts, "provider", provider);
     struct rt_envelope env = {0};
     if (!data || rt_envelope_init(&env, "calls", "call_timeout", tenant, NULL, data) != 0)
         return NULL;
@@ -120,7 +120,9 @@ static void emit(struct health_timeouts *t, const redisReply *const *f)
     d->t = t;
     snprintf(d->tenant, sizeof(d->tenant), "%s", tenant);
     snprintf(d->call_id, sizeof(d->call_id), "%s", call_id);
-    struct rt_publish_req req = {.key = key, .body = body, .body_len = strlen(body),
+    struct rt_publish_req req = {.key = key,
+                                 .body = body,
+                                 .body_len = strlen(body),
                                  .dedupe_key = dedupe,
                                  .dedupe_ttl_s = (unsigned)t->cfg->call_ttl_s};
     if (rt_publish(t->pub, &req, on_published, d) == 0)

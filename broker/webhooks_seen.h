@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #define HEALTH_MAX_PROVIDERS 8
-#define HEALTH_PROVIDER_MAX 31
+#define HEALTH_PROVIDER_MAX  31
 
 struct health_webhook {
     char provider[HEALTH_PROVIDER_MAX + 1];

@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ADMIN_KEY "admin-key-for-tests"
+#define ADMIN_KEY  "admin-key-for-tests"
 #define JWT_SECRET "jwt-secret-for-tests-0123456789abcdef"
-#define MAX_PROCS 8
+#define MAX_PROCS  8
 
 static char g_dir[512];
 static int g_rport;
@@ -163,8 +163,7 @@ static char *event_json(const char *tenant, const char *event, const char *call_
 }
 
 static void publish(const char *tenant, const char *event, const char *call_id, const char *state,
-                    const char *outcome, uint64_t ts_ms, const char *provider,
-                    uint64_t received_ms)
+                    const char *outcome, uint64_t ts_ms, const char *provider, uint64_t received_ms)
 {
     char *s = event_json(tenant, event, call_id, state, outcome, ts_ms, provider, received_ms);
     redisReply *r = cmd("XADD rt:calls:all * e %s", s);
@@ -443,9 +442,9 @@ static void scenario_rates(void)
         int ago;
         const char *outcome;
         int n;
-    } mix[] = {{1, "completed", 3}, {1, "failed", 1},    {1, "busy", 1},      {3, "no_answer", 2},
-               {3, "canceled", 1},  {10, "failed", 2},   {10, "completed", 1}, {10, "rejected", 1},
-               {30, "completed", 4}, {30, "busy", 1},    {70, "failed", 5}};
+    } mix[] = {{1, "completed", 3},  {1, "failed", 1},  {1, "busy", 1},       {3, "no_answer", 2},
+               {3, "canceled", 1},   {10, "failed", 2}, {10, "completed", 1}, {10, "rejected", 1},
+               {30, "completed", 4}, {30, "busy", 1},   {70, "failed", 5}};
     struct rt_test_proc a;
     redis_start();
     int port = health_start(&a, env);
@@ -494,8 +493,8 @@ static void scenario_rates(void)
     bool seen = false;
     for (size_t i = 0; i < r->elements; i++) {
         const char *e = r->element[i]->element[1]->element[1]->str;
-        seen = seen || (strstr(e, "\"event\":\"health_status\"") &&
-                        strstr(e, "\"status\":\"degraded\""));
+        seen = seen ||
+               (strstr(e, "\"event\":\"health_status\"") && strstr(e, "\"status\":\"degraded\""));
     }
     freeReplyObject(r);
     CHECK(seen, "no health_status degraded event");
@@ -528,8 +527,8 @@ static void mint_jwt(const char *tenant, const char *secret, char *out, size_t c
     b64url((const unsigned char *)h, strlen(h), head, sizeof(head));
     b64url((const unsigned char *)payload, strlen(payload), body, sizeof(body));
     snprintf(signing, sizeof(signing), "%s.%s", head, body);
-    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)signing,
-         strlen(signing), mac, &maclen);
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)signing, strlen(signing),
+         mac, &maclen);
     b64url(mac, maclen, sig, sizeof(sig));
     snprintf(out, cap, "%s.%s", signing, sig);
 }
@@ -656,7 +655,7 @@ static void scenario_readyz(void)
 }
 
 #define N_TENANTS 10
-#define N_CALLS 2500 /* 4 events each: 10,000 events */
+#define N_CALLS   2500 /* 4 events each: 10,000 events */
 
 static const char *const call_states[4] = {"initiated", "ringing", "answered", "ended"};
 static const char *const call_events[4] = {"new_call", "call_update", "call_update", "call_ended"};
@@ -708,8 +707,8 @@ static void counts(char *out, size_t cap)
                               "k%d calls=%lld active=%lld c=%lld b=%lld na=%lld "
                               "ca=%lld r=%lld f=%lld to=%lld; ",
                               t, cmd_int("HGET rt:{k%d}:h:totals calls", t),
-                              cmd_int("ZCARD rt:{k%d}:h:active", t), sum[0], sum[1], sum[2],
-                              sum[3], sum[4], sum[5], sum[6]);
+                              cmd_int("ZCARD rt:{k%d}:h:active", t), sum[0], sum[1], sum[2], sum[3],
+                              sum[4], sum[5], sum[6]);
     }
     n += (size_t)snprintf(out + n, cap - n, "due=%lld", cmd_int("ZCARD rt:health:due"));
 }
@@ -752,8 +751,8 @@ static void scenario_restart(void)
     long long at_kill = entries_read();
     CHECK(rt_test_proc_stop(&a, SIGKILL, 5000) == 128 + SIGKILL, "kill -9");
     long long pending = cmd_int("XLEN rt:calls:all") - at_kill;
-    printf("killed after %lld of %d entries were read (%lld not yet read)\n", at_kill,
-           4 * N_CALLS, pending);
+    printf("killed after %lld of %d entries were read (%lld not yet read)\n", at_kill, 4 * N_CALLS,
+           pending);
     CHECK(at_kill < 4 * N_CALLS, "kill came too late");
     publish_script(base, 2 * N_CALLS, 4 * N_CALLS);
     health_start(&a, env);
@@ -771,8 +770,7 @@ static void scenario_restart(void)
     CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health a exit");
     CHECK(rt_test_proc_stop(&b, SIGTERM, 10000) == 0, "rt-health b exit");
     counts(got, sizeof(got));
-    CHECK(strcmp(ref, got) == 0, "counts differ with two instances:\n ref %s\n got %s", ref,
-          got);
+    CHECK(strcmp(ref, got) == 0, "counts differ with two instances:\n ref %s\n got %s", ref, got);
 }
 
 int main(int argc, char **argv)

@@ -39,14 +39,13 @@ static void test_event(void **state)
 {
     struct health_event ev;
     (void)state;
-    assert_int_equal(
-        parse("{\"channel\":\"calls\",\"event\":\"call_update\",\"tenant\":\"acme\","
-              "\"ts\":\"2026-11-23T16:00:01.000Z\",\"data\":{\"call_id\":\"CA1\","
-              "\"state\":\"answered\",\"provider\":\"twilio\","
-              "\"received_at\":\"2026-11-23T16:00:00.900Z\","
-              "\"occurred_at\":\"2026-11-23T16:00:00.400Z\"}}",
-              &ev),
-        0);
+    assert_int_equal(parse("{\"channel\":\"calls\",\"event\":\"call_update\",\"tenant\":\"acme\","
+                           "\"ts\":\"2026-11-23T16:00:01.000Z\",\"data\":{\"call_id\":\"CA1\","
+                           "\"state\":\"answered\",\"provider\":\"twilio\","
+                           "\"received_at\":\"2026-11-23T16:00:00.900Z\","
+                           "\"occurred_at\":\"2026-11-23T16:00:00.400Z\"}}",
+                           &ev),
+                     0);
     assert_string_equal(ev.tenant, "acme");
     assert_string_equal(ev.call_id, "CA1");
     assert_string_equal(ev.state, "answered");

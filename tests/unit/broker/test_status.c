@@ -64,8 +64,8 @@ static void test_stale_and_json(void **state)
     struct health_view v;
     (void)state;
     fill(&r, 0, 0, 0);
-    r.nwebhooks = health_webhooks_add(r.webhooks, 0, HEALTH_MAX_PROVIDERS, "twilio:at",
-                                      "1795449000000");
+    r.nwebhooks =
+        health_webhooks_add(r.webhooks, 0, HEALTH_MAX_PROVIDERS, "twilio:at", "1795449000000");
     health_status_eval(&c, &r, &v);
     assert_int_equal(v.status, HEALTH_STATUS_HEALTHY); /* no active call: not stale */
     r.active_calls = 1;
