@@ -304,6 +304,8 @@ int health_callstate_mark(struct health_callstate *cs, struct rt_rconn *rc, cons
 }
 
 struct report_req {
+    struct health_callstate *cs; /* borrowed */
+    struct rt_rconn *rc;         /* borrowed */
     health_report_fn cb;
     void *arg; /* borrowed */
     char tenant[RT_TENANT_MAX + 1];
@@ -351,6 +353,9 @@ static void on_report(redisAsyncContext *ac, void *r, void *privdata)
     if (rc) {
         RT_WARN("health.report_failed", "report script failed",
                 RT_LF_STR("reply", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected"));
+        /* the script cache was flushed: load again, the next report works */
+        if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0)
+            health_callstate_load(q->cs, q->rc);
         q->cb(RT_EREDIS, NULL, q->arg);
     } else {
         q->cb(0, rep, q->arg);
@@ -373,6 +378,8 @@ int health_callstate_report(struct health_callstate *cs, struct rt_rconn *rc, co
     snprintf(minute, sizeof(minute), "%llu", (unsigned long long)(now_ms / 60000));
     snprintf(nmin, sizeof(nmin), "%d", HEALTH_RATE_MINUTES);
     struct report_req *q = rt_xcalloc(1, sizeof(*q));
+    q->cs = cs;
+    q->rc = rc;
     q->cb = cb;
     q->arg = arg;
     q->now_ms = now_ms;

@@ -5,7 +5,8 @@
  *   rt:{t}:h:active          zset   non-terminal call ids by last event time (owner: scripts)
  *   rt:{t}:h:m:<minute>      hash   terminal outcomes counted in that minute; TTL 2 h
  *   rt:{t}:h:wh              hash   <provider>:at, <provider>:lag; TTL
- *   rt:{t}:h:totals          hash   calls (total calls processed); TTL 30 days, renewed
+ *   rt:{t}:h:totals          hash   calls (distinct calls), events (events applied); TTL 30
+ *                                    days, renewed
  *   rt:{t}:h:status          string last published status
  *   rt:{t}:h:tmo:<call id>   string dedupe mark of the call_timeout publish
  *   rt:health:due            zset   "<tenant>\n<call id>" by timeout deadline (all tenants)
@@ -47,6 +48,8 @@ static const char health_lua_apply[] =
     "local ttl, bttl = tonumber(ARGV[15]), ARGV[17]\n"
     "local member = ARGV[16] .. '\\n' .. cid\n"
     "redis.call('ZADD', KEYS[5], 'GT', ev, ARGV[16])\n"
+    "redis.call('HINCRBY', KEYS[7], 'events', 1)\n"
+    "redis.call('EXPIRE', KEYS[7], ARGV[18])\n"
     "if ARGV[9] ~= '' then\n"
     "  local f = ARGV[9] .. ':at'\n"
     "  local old = tonumber(redis.call('HGET', KEYS[6], f) or '0')\n"

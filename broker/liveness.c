@@ -11,6 +11,16 @@
 #include <unistd.h>
 
 #define CLEANUP_AFTER_MS 3600000
+#define LEADER_KEY       "rt:health:leader"
+
+/* Tiny and run once per tick, so plain EVAL rather than a cached script. */
+static const char leader_script[] =
+    "-- KEYS[1] rt:health:leader; ARGV[1] instance id, ARGV[2] TTL ms\n"
+    "-- Reply: 1 this instance leads (lock taken or renewed), 0 another one does\n"
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
+    "if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end\n"
+    "return 0\n";
 
 struct health_liveness {
     const struct health_config *cfg; /* borrowed */
@@ -19,6 +29,7 @@ struct health_liveness {
     char *url;                       /* owned */
     json_t *view;                    /* owned: component -> array of ids */
     bool reading;
+    bool leader;
 };
 
 struct health_liveness *health_liveness_new(const struct health_config *cfg, struct rt_rconn *rc,
@@ -78,13 +89,36 @@ static void on_instances(redisAsyncContext *ac, void *r, void *privdata)
     l->view = view;
 }
 
+static void on_leader(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct health_liveness *l = privdata;
+    redisReply *reply = r;
+    (void)ac;
+    bool was = l->leader;
+    l->leader = reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+    if (l->leader != was)
+        RT_INFO("health.leader", l->leader ? "leading" : "not leading",
+                RT_LF_BOOL("leader", l->leader));
+}
+
+bool health_liveness_leader(const struct health_liveness *l)
+{
+    return l->leader;
+}
+
 void health_liveness_tick(struct health_liveness *l)
 {
     uint64_t now = rt_wall_ms();
     long long ttl = l->cfg->instance_ttl_ms;
     char key[256], member[200];
-    if (!rt_rconn_ready(l->rc))
+    if (!rt_rconn_ready(l->rc)) {
+        l->leader = false;
         return;
+    }
+    char ttl_s[24];
+    snprintf(ttl_s, sizeof(ttl_s), "%lld", ttl);
+    rt_rconn_cmd(l->rc, on_leader, l, "EVAL %s 1 %s %s %s", leader_script, LEADER_KEY, l->id,
+                 ttl_s);
     snprintf(key, sizeof(key), "%s:rt-health:%s", HEALTH_INSTANCES_KEY, l->id);
     snprintf(member, sizeof(member), "rt-health:%s", l->id);
     json_t *o =

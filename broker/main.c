@@ -54,8 +54,8 @@ static void on_tick(void *arg)
     struct health *h = arg;
     health_consumer_poll_lag(h->consumer);
     health_timeouts_tick(h->timeouts);
-    health_status_pub_tick(h->status);
     health_liveness_tick(h->liveness);
+    health_status_pub_tick(h->status, health_liveness_leader(h->liveness));
     h->proc.loop.ops->timer_start(h->tick, (uint64_t)h->cfg->tick_ms);
 }
 

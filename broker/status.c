@@ -280,14 +280,14 @@ static void check_recent(struct health_status_pub *p, bool snapshot)
         free(l);
 }
 
-void health_status_pub_tick(struct health_status_pub *p)
+void health_status_pub_tick(struct health_status_pub *p, bool leader)
 {
     uint64_t now = rt_wall_ms();
     if (!rt_rconn_ready(p->rc))
         return;
     if (now >= p->next_snapshot_ms || p->overflow) {
-        bool snapshot = now >= p->next_snapshot_ms;
-        if (snapshot)
+        bool snapshot = leader && now >= p->next_snapshot_ms;
+        if (now >= p->next_snapshot_ms)
             p->next_snapshot_ms = now + (uint64_t)p->cfg->interval_ms;
         check_recent(p, snapshot);
         p->ndirty = 0;

@@ -46,7 +46,8 @@ struct health_status_pub *health_status_pub_new(const struct health_config *cfg,
 void health_status_pub_free(struct health_status_pub *p);
 /* Remembers that a tenant's figures changed (checked on the next tick). */
 void health_status_pub_dirty(struct health_status_pub *p, const char *tenant);
-/* Checks dirty tenants; every interval, snapshots every recently active tenant. */
-void health_status_pub_tick(struct health_status_pub *p);
+/* Checks dirty tenants; every interval, the leader snapshots every recently active tenant (a
+ * follower checks them for changes only). */
+void health_status_pub_tick(struct health_status_pub *p, bool leader);
 
 #endif

@@ -65,6 +65,8 @@ static void on_marked(redisAsyncContext *ac, void *r, void *privdata)
             d->t->on_changed(d->tenant, d->t->arg);
     } else if (reply && reply->type == REDIS_REPLY_ERROR) {
         RT_WARN("health.mark_failed", "timeout mark failed", RT_LF_STR("reply", reply->str));
+        if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
+            health_callstate_load(d->t->cs, d->t->rc);
     }
     d->t->inflight--;
     free(d);

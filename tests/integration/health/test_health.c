@@ -315,9 +315,10 @@ static long long report_int(int port, const char *tenant, const char *k)
 static void scenario_timeouts(void)
 {
     static const char *const env[] = {"RT_HEALTH_RING_TIMEOUT_MS=500", "RT_HEALTH_GRACE_MS=4000",
-                                      "RT_HEALTH_TICK_MS=50", NULL};
+                                      "RT_HEALTH_TICK_MS=50", "RT_HEALTH_INTERVAL_MS=500", NULL};
     struct rt_test_proc a, b;
     redis_start();
+    uint64_t started = wall_ms();
     int port = health_start(&a, env);
     health_start(&b, env);
     uint64_t now = wall_ms();
@@ -371,6 +372,15 @@ static void scenario_timeouts(void)
     json_decref(o);
     sleep_ms(300);
     CHECK(timeouts_emitted("tmo", "old") == 1, "old call re-emitted after replace");
+    /* snapshots every 500 ms from the leader only, not from both instances */
+    long long snaps = 0, elapsed = (long long)(wall_ms() - started);
+    redisReply *r = cmd("XRANGE rt:{tmo}:health - +");
+    for (size_t i = 0; i < r->elements; i++)
+        snaps += strstr(r->element[i]->element[1]->element[1]->str,
+                        "\"event\":\"health_snapshot\"") != NULL;
+    freeReplyObject(r);
+    printf("%lld snapshots in %lld ms at a 500 ms interval, two instances\n", snaps, elapsed);
+    CHECK(snaps >= 2 && snaps <= elapsed / 500 + 2, "%lld snapshots in %lld ms", snaps, elapsed);
     CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health a exit");
     CHECK(rt_test_proc_stop(&b, SIGTERM, 10000) == 0, "rt-health b exit");
 }
@@ -704,9 +714,10 @@ static void counts(char *out, size_t cap)
             }
         freeReplyObject(keys);
         n += (size_t)snprintf(out + n, cap - n,
-                              "k%d calls=%lld active=%lld c=%lld b=%lld na=%lld "
+                              "k%d calls=%lld events=%lld active=%lld c=%lld b=%lld na=%lld "
                               "ca=%lld r=%lld f=%lld to=%lld; ",
                               t, cmd_int("HGET rt:{k%d}:h:totals calls", t),
+                              cmd_int("HGET rt:{k%d}:h:totals events", t),
                               cmd_int("ZCARD rt:{k%d}:h:active", t), sum[0], sum[1], sum[2], sum[3],
                               sum[4], sum[5], sum[6]);
     }
@@ -740,7 +751,7 @@ static void scenario_restart(void)
            (unsigned long long)(wall_ms() - t0));
     CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health exit");
     counts(ref, sizeof(ref));
-    CHECK(strstr(ref, "k0 calls=250 active=0"), "reference counts look wrong: %s", ref);
+    CHECK(strstr(ref, "k0 calls=250 events=1000 active=0"), "reference counts look wrong: %s", ref);
     printf("reference: %s\n", ref);
 
     /* kill -9 in the middle */
@@ -755,8 +766,15 @@ static void scenario_restart(void)
            pending);
     CHECK(at_kill < 4 * N_CALLS, "kill came too late");
     publish_script(base, 2 * N_CALLS, 4 * N_CALLS);
+    redisReply *xp = cmd("XPENDING rt:calls:all rt-health");
+    long long left_pending = xp->type == REDIS_REPLY_ARRAY ? xp->element[0]->integer : 0;
+    freeReplyObject(xp);
+    printf("entries left pending by the killed consumer: %lld\n", left_pending);
     health_start(&a, env);
     wait_drained("after restart");
+    if (left_pending > 0)
+        CHECK(rt_test_proc_wait_log(&a, "\"health.claimed\"", 5000, NULL, 0),
+              "pending entries not claimed");
     CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health exit");
     counts(got, sizeof(got));
     CHECK(strcmp(ref, got) == 0, "counts differ after kill -9:\n ref %s\n got %s", ref, got);
