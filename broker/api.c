@@ -18,6 +18,9 @@
 #include <string.h>
 
 #define SUMMARY_MAX_TENANTS 1000
+#define FLIGHTS_SHARED      256 /* tenant reads in flight that later requests may join */
+
+struct flight;
 
 struct health_api {
     struct health_api_opts o;
@@ -25,6 +28,8 @@ struct health_api {
     struct rt_jwt_verifier *jwt; /* owned; NULL when no JWT setting is given */
 #endif
     struct rt_metric *m_denied;
+    struct flight *flights; /* reads in flight that requests may join; each owned by its read */
+    size_t nflights;
 };
 
 /* 0 when allowed; otherwise the HTTP status (401, 403) with *why set. tenant NULL: admin only. */
@@ -101,22 +106,79 @@ static bool query_tenant(struct evhttp_request *req, char *buf, size_t cap)
     return ok;
 }
 
-struct check_req {
-    struct health_api *a;       /* borrowed */
+/* Requests for the same tenant that arrive while its report is being read share that read
+ * ("single flight"): under load one Redis call answers many requests, and no answer is older
+ * than the request that started the read. */
+struct waiter {
     struct evhttp_request *req; /* borrowed: evhttp keeps it until the reply */
+    struct waiter *next;        /* owned */
 };
+
+struct flight {
+    struct health_api *a; /* borrowed */
+    char tenant[RT_TENANT_MAX + 1];
+    struct waiter *waiters; /* owned list */
+    struct flight *next;    /* in a->flights; not owned */
+};
+
+static void flight_unlink(struct health_api *a, struct flight *f)
+{
+    for (struct flight **pp = &a->flights; *pp; pp = &(*pp)->next)
+        if (*pp == f) {
+            *pp = f->next;
+            a->nflights--;
+            return;
+        }
+}
 
 static void on_check(int status, struct health_report *r, void *arg)
 {
-    struct check_req *q = arg;
-    if (status != 0) {
-        rt_httpd_reply_error(q->req, 503, "unavailable", "redis unavailable");
-    } else {
+    struct flight *f = arg;
+    json_t *doc = NULL;
+    flight_unlink(f->a, f);
+    if (status == 0) {
         struct health_view v;
-        health_status_eval(q->a->o.cfg, r, &v);
-        rt_httpd_reply_json(q->req, 200, health_status_json(r, &v));
+        health_status_eval(f->a->o.cfg, r, &v);
+        doc = health_status_json(r, &v);
     }
-    free(q);
+    for (struct waiter *w = f->waiters, *next; w; w = next) {
+        next = w->next;
+        if (doc)
+            rt_httpd_reply_json(w->req, 200, json_incref(doc));
+        else
+            rt_httpd_reply_error(w->req, 503, "unavailable", "redis unavailable");
+        free(w);
+    }
+    json_decref(doc);
+    free(f);
+}
+
+static void check_start(struct health_api *a, struct evhttp_request *req, const char *tenant)
+{
+    struct waiter *w = rt_xcalloc(1, sizeof(*w));
+    w->req = req;
+    for (struct flight *f = a->flights; f; f = f->next)
+        if (strcmp(f->tenant, tenant) == 0) {
+            w->next = f->waiters;
+            f->waiters = w;
+            return;
+        }
+    struct flight *f = rt_xcalloc(1, sizeof(*f));
+    f->a = a;
+    snprintf(f->tenant, sizeof(f->tenant), "%s", tenant);
+    f->waiters = w;
+    if (health_callstate_report(a->o.cs, a->o.rc, tenant, rt_wall_ms(), on_check, f) != 0) {
+        free(w);
+        free(f);
+        rt_httpd_reply_error(req, 503, "unavailable", "redis unavailable");
+        return;
+    }
+    /* only a bounded number of reads is searched; beyond it requests simply do not share */
+    if (a->nflights < FLIGHTS_SHARED) {
+        f->next = a->flights;
+        a->flights = f;
+        a->nflights++;
+    }
 }
 
 static void on_health_check(struct evhttp_request *req, void *arg)
@@ -135,13 +197,7 @@ static void on_health_check(struct evhttp_request *req, void *arg)
         deny(a, req, st, why);
         return;
     }
-    struct check_req *q = rt_xcalloc(1, sizeof(*q));
-    q->a = a;
-    q->req = req;
-    if (health_callstate_report(a->o.cs, a->o.rc, tenant, rt_wall_ms(), on_check, q) != 0) {
-        free(q);
-        rt_httpd_reply_error(req, 503, "unavailable", "redis unavailable");
-    }
+    check_start(a, req, tenant);
 }
 
 /* The summary gathers one report per recent tenant, then answers once. */
