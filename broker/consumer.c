@@ -354,11 +354,13 @@ int health_consumer_open(struct health_consumer **out, const struct health_consu
     }
     make_metrics(c, o->metrics);
     c->timer = c->loop->ops->timer_new(c->loop->impl, on_timer, c);
-    unsigned ping = o->cfg->block_ms > 1000 ? (unsigned)o->cfg->block_ms : 1000;
+    /* a PING queued behind XREADGROUP BLOCK is answered when the block ends: the interval
+     * (the time a PING may stay unanswered) must exceed the block */
+    unsigned ping = (unsigned)o->cfg->block_ms + 1000;
     struct rt_rconn_opts ro = {.url = o->cfg->common.redis_url,
                                .client_name = "rt-health-consumer",
                                .connect_timeout_ms = 2000,
-                               .ping_interval_ms = ping, /* answered after a BLOCK at worst */
+                               .ping_interval_ms = ping,
                                .backoff_min_ms = 100,
                                .backoff_max_ms = 3000,
                                .on_state = on_rconn,
