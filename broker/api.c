@@ -4,9 +4,7 @@
 #include "rt/err.h"
 #include "rt/log.h"
 #include "rt/loop.h"
-#ifdef HEALTH_HAVE_JWT
 #include "rt/jwt.h"
-#endif
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -24,9 +22,7 @@ struct flight;
 
 struct health_api {
     struct health_api_opts o;
-#ifdef HEALTH_HAVE_JWT
     struct rt_jwt_verifier *jwt; /* owned; NULL when no JWT setting is given */
-#endif
     struct rt_metric *m_denied;
     struct flight *flights; /* reads in flight that requests may join; each owned by its read */
     size_t nflights;
@@ -50,7 +46,6 @@ static int authorize(struct health_api *a, struct evhttp_request *req, const cha
         *why = "admin_key_required";
         return 401;
     }
-#ifdef HEALTH_HAVE_JWT
     if (a->jwt) {
         struct rt_jwt_claims claims;
         enum rt_jwt_fail fail;
@@ -64,7 +59,6 @@ static int authorize(struct health_api *a, struct evhttp_request *req, const cha
         }
         return 0;
     }
-#endif
     *why = "invalid_token";
     return 401;
 }
@@ -299,7 +293,6 @@ static void on_summary(struct evhttp_request *req, void *arg)
     }
 }
 
-#ifdef HEALTH_HAVE_JWT
 static int open_jwt(struct health_api *a)
 {
     const struct health_config *c = a->o.cfg;
@@ -322,21 +315,15 @@ static int open_jwt(struct health_api *a)
     }
     return 0;
 }
-#endif
 
 int health_api_open(struct health_api **out, const struct health_api_opts *o)
 {
     struct health_api *a = rt_xcalloc(1, sizeof(*a));
     a->o = *o;
     *out = a;
-#ifdef HEALTH_HAVE_JWT
     int rc = open_jwt(a);
     if (rc)
         return rc;
-#else
-    if (o->cfg->jwt_secret || o->cfg->jwt_jwks)
-        RT_WARN("config.jwt_unavailable", "built without the JWT verifier: tokens are refused");
-#endif
     a->m_denied = rt_metrics_get(o->metrics, RT_METRIC_COUNTER, "rt_health_api_denied_total",
                                  "health API requests refused (401/403)", NULL, NULL, 0);
     rt_httpd_route(o->httpd, "/api/calls/health-check", false, on_health_check, a);
@@ -348,8 +335,6 @@ void health_api_free(struct health_api *a)
 {
     if (!a)
         return;
-#ifdef HEALTH_HAVE_JWT
     rt_jwt_verifier_free(a->jwt);
-#endif
     free(a);
 }
