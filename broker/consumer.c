@@ -13,11 +13,10 @@
 #define RETRY_MS 1000
 
 enum consumer_state {
-    CONSUMER_DOWN,     /* Redis not ready */
-    CONSUMER_GROUP,    /* XGROUP CREATE in flight */
-    CONSUMER_READING,  /* XREADGROUP or XAUTOCLAIM in flight */
-    CONSUMER_APPLYING, /* apply scripts of one batch in flight */
-    CONSUMER_WAITING,  /* retry timer armed after an error */
+    CONSUMER_DOWN,    /* Redis not ready */
+    CONSUMER_GROUP,   /* XGROUP CREATE in flight */
+    CONSUMER_READING, /* XREADGROUP or XAUTOCLAIM in flight (applies may be ahead of it) */
+    CONSUMER_WAITING, /* retry timer armed after an error */
     CONSUMER_CLOSED,
 };
 
@@ -36,7 +35,7 @@ struct health_consumer {
     char pending_cursor[RT_STREAM_ID_MAX + 1];
     char claim_cursor[RT_STREAM_ID_MAX + 1];
     uint64_t next_claim_ms;
-    size_t applying; /* apply replies outstanding */
+    size_t applying; /* apply replies outstanding (information only) */
     long long lag;   /* -1 unknown */
     uint64_t lag_at_ms;
     bool lag_polling;
@@ -75,7 +74,6 @@ static void on_timer(void *arg)
     case CONSUMER_DOWN:
     case CONSUMER_GROUP:
     case CONSUMER_READING:
-    case CONSUMER_APPLYING:
     case CONSUMER_CLOSED:
         break;
     }
@@ -87,6 +85,7 @@ static void on_applied(redisAsyncContext *ac, void *r, void *privdata)
     struct health_consumer *c = q->c;
     redisReply *reply = r;
     (void)ac;
+    c->applying--;
     if (reply && reply->type == REDIS_REPLY_INTEGER) {
         if (reply->integer == 0) {
             rt_metric_inc(c->m_skipped);
@@ -105,14 +104,8 @@ static void on_applied(redisAsyncContext *ac, void *r, void *privdata)
         if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0)
             health_callstate_load(c->cs, c->rc);
     }
+    /* a NULL reply: the read sent after this batch gets one too and moves the state */
     free(q);
-    if (--c->applying > 0 || c->state != CONSUMER_APPLYING)
-        return;
-    if (!reply) {
-        set_state(c, CONSUMER_DOWN);
-        return;
-    }
-    read_next(c);
 }
 
 static void on_acked(redisAsyncContext *ac, void *r, void *privdata)
@@ -156,15 +149,15 @@ static bool apply_entry(struct health_consumer *c, const redisReply *e)
     return false;
 }
 
+/* Sends the applies of a batch and, pipelined behind them, the next read: Redis runs them in
+ * order, so the read's reply comes after every apply reply and the process never waits idle
+ * between batches. */
 static void apply_entries(struct health_consumer *c, const redisReply *entries)
 {
-    set_state(c, CONSUMER_APPLYING);
-    c->applying = 1; /* held until every apply is sent */
     for (size_t i = 0; i < entries->elements; i++)
         if (apply_entry(c, entries->element[i]))
             c->applying++;
-    if (--c->applying == 0)
-        read_next(c);
+    read_next(c);
 }
 
 /* XREADGROUP reply: nil (timeout) or [[stream, [entries]]]. */
