@@ -218,58 +218,70 @@ static void tenant_key(char *buf, size_t cap, const char *tenant, const char *su
     snprintf(buf, cap, "rt:{%s}:h:%s", tenant, suffix);
 }
 
-int health_callstate_apply(struct health_callstate *cs, struct rt_rconn *rc, const char *sid,
-                           const struct health_event *ev, redisCallbackFn *cb, void *priv)
+void health_apply_batch_add(struct health_apply_batch *b, const char *sid,
+                            const struct health_event *ev)
+{
+    RT_ASSERT(b->n < HEALTH_APPLY_MAX);
+    struct health_apply_item *it = &b->items[b->n++];
+    snprintf(it->sid, sizeof(it->sid), "%s", sid);
+    snprintf(it->tenant, sizeof(it->tenant), "%s", ev->tenant);
+    snprintf(it->call_id, sizeof(it->call_id), "%s", ev->call_id);
+    snprintf(it->rank, sizeof(it->rank), "%d", ev->rank);
+    snprintf(it->state, sizeof(it->state), "%s", ev->state);
+    snprintf(it->outcome, sizeof(it->outcome), "%s",
+             ev->rank == 4 ? health_outcome_name(ev->outcome) : "");
+    snprintf(it->ev_ms, sizeof(it->ev_ms), "%llu", (unsigned long long)ev->ev_ms);
+    snprintf(it->provider, sizeof(it->provider), "%s", ev->provider);
+    snprintf(it->received_ms, sizeof(it->received_ms), "%llu", (unsigned long long)ev->received_ms);
+    if (ev->lag_ms >= 0)
+        snprintf(it->lag_ms, sizeof(it->lag_ms), "%lld", ev->lag_ms);
+    else
+        it->lag_ms[0] = '\0';
+}
+
+#define APPLY_FIXED     13 /* EVALSHA sha nkeys, 3 keys, 7 arguments */
+#define APPLY_PER_EVENT 10
+
+int health_callstate_apply(struct health_callstate *cs, struct rt_rconn *rc,
+                           const struct health_apply_batch *b, redisCallbackFn *cb, void *priv)
 {
     const struct health_config *c = cs->cfg;
-    char call[RT_KEY_MAX + HEALTH_CALL_ID_MAX + 16], active[RT_KEY_MAX], wh[RT_KEY_MAX],
-        totals[RT_KEY_MAX], prefix[RT_KEY_MAX], n[10][24];
-    tenant_key(call, sizeof(call), ev->tenant, "call:");
-    strncat(call, ev->call_id, sizeof(call) - strlen(call) - 1);
-    tenant_key(active, sizeof(active), ev->tenant, "active");
-    tenant_key(wh, sizeof(wh), ev->tenant, "wh");
-    tenant_key(totals, sizeof(totals), ev->tenant, "totals");
-    tenant_key(prefix, sizeof(prefix), ev->tenant, "");
-    snprintf(n[0], sizeof(n[0]), "%d", ev->rank);
-    snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)ev->ev_ms);
-    snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)ev->received_ms);
-    if (ev->lag_ms >= 0)
-        snprintf(n[3], sizeof(n[3]), "%lld", ev->lag_ms);
-    else
-        n[3][0] = '\0';
-    snprintf(n[4], sizeof(n[4]), "%lld", c->ring_timeout_ms);
-    snprintf(n[5], sizeof(n[5]), "%lld", c->max_call_ms);
-    snprintf(n[6], sizeof(n[6]), "%lld", c->grace_ms);
-    snprintf(n[7], sizeof(n[7]), "%lld", c->call_ttl_s);
-    snprintf(n[8], sizeof(n[8]), "%d", BUCKET_TTL_S);
-    snprintf(n[9], sizeof(n[9]), "%d", TOTALS_TTL_S);
-    const char *outcome = ev->rank == 4 ? health_outcome_name(ev->outcome) : "";
-    const char *args[] = {RT_CALLS_ALL_KEY,
-                          call,
-                          active,
-                          HEALTH_DUE_KEY,
-                          HEALTH_TENANTS_KEY,
-                          wh,
-                          totals,
-                          c->group,
-                          sid,
-                          prefix,
-                          ev->call_id,
-                          n[0],
-                          ev->state,
-                          outcome,
-                          n[1],
-                          ev->provider,
-                          n[2],
-                          n[3],
-                          n[4],
-                          n[5],
-                          n[6],
-                          n[7],
-                          ev->tenant,
-                          n[8],
-                          n[9]};
-    return evalsha(cs, rc, HEALTH_SCRIPT_APPLY, 7, args, sizeof(args) / sizeof(args[0]), cb, priv);
+    char n[6][24];
+    const char *argv[APPLY_FIXED + APPLY_PER_EVENT * HEALTH_APPLY_MAX];
+    size_t lens[APPLY_FIXED + APPLY_PER_EVENT * HEALTH_APPLY_MAX];
+    snprintf(n[0], sizeof(n[0]), "%lld", c->ring_timeout_ms);
+    snprintf(n[1], sizeof(n[1]), "%lld", c->max_call_ms);
+    snprintf(n[2], sizeof(n[2]), "%lld", c->grace_ms);
+    snprintf(n[3], sizeof(n[3]), "%lld", c->call_ttl_s);
+    snprintf(n[4], sizeof(n[4]), "%d", BUCKET_TTL_S);
+    snprintf(n[5], sizeof(n[5]), "%d", TOTALS_TTL_S);
+    const char *fixed[APPLY_FIXED] = {"EVALSHA",
+                                      cs->sha[HEALTH_SCRIPT_APPLY],
+                                      "3",
+                                      RT_CALLS_ALL_KEY,
+                                      HEALTH_DUE_KEY,
+                                      HEALTH_TENANTS_KEY,
+                                      c->group,
+                                      n[0],
+                                      n[1],
+                                      n[2],
+                                      n[3],
+                                      n[4],
+                                      n[5]};
+    int argc = 0;
+    for (int i = 0; i < APPLY_FIXED; i++)
+        argv[argc++] = fixed[i];
+    for (size_t i = 0; i < b->n; i++) {
+        const struct health_apply_item *it = &b->items[i];
+        const char *ev[APPLY_PER_EVENT] = {it->sid,         it->tenant,  it->call_id, it->rank,
+                                           it->state,       it->outcome, it->ev_ms,   it->provider,
+                                           it->received_ms, it->lag_ms};
+        for (int k = 0; k < APPLY_PER_EVENT; k++)
+            argv[argc++] = ev[k];
+    }
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return rt_rconn_cmdargv(rc, cb, priv, argc, argv, lens);
 }
 
 int health_callstate_due(struct health_callstate *cs, struct rt_rconn *rc, uint64_t now_ms,

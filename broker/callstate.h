@@ -8,6 +8,7 @@
 #include "rates.h"
 #include "webhooks_seen.h"
 
+#include "rt/envelope.h"
 #include "rt/naming.h"
 #include "rt/rconn.h"
 
@@ -57,9 +58,29 @@ void health_callstate_free(struct health_callstate *cs);
  * the first EVALSHA (pipelined ahead of it). */
 void health_callstate_load(struct health_callstate *cs, struct rt_rconn *rc);
 
-/* Applies one event (reply: integer, see the apply script). Returns rt_rconn_cmdargv's code. */
-int health_callstate_apply(struct health_callstate *cs, struct rt_rconn *rc, const char *sid,
-                           const struct health_event *ev, redisCallbackFn *cb, void *priv);
+#define HEALTH_APPLY_MAX 128 /* events per apply script call */
+
+/* Events for one apply script call, as the strings the script takes. */
+struct health_apply_item {
+    char sid[RT_STREAM_ID_MAX + 1];
+    char tenant[RT_TENANT_MAX + 1];
+    char call_id[HEALTH_CALL_ID_MAX + 1];
+    char rank[4], state[16], outcome[16], ev_ms[24], provider[HEALTH_PROVIDER_MAX + 1];
+    char received_ms[24], lag_ms[24];
+};
+
+struct health_apply_batch {
+    size_t n;
+    struct health_apply_item items[HEALTH_APPLY_MAX];
+};
+
+/* Adds one event (n must be below HEALTH_APPLY_MAX). */
+void health_apply_batch_add(struct health_apply_batch *b, const char *sid,
+                            const struct health_event *ev);
+/* Applies a batch (reply: an array with one integer per event, see the apply script). The
+ * batch is copied into the command at once. Returns rt_rconn_cmdargv's code. */
+int health_callstate_apply(struct health_callstate *cs, struct rt_rconn *rc,
+                           const struct health_apply_batch *b, redisCallbackFn *cb, void *priv);
 /* Lists due calls (reply: flat array of 6 strings per call). */
 int health_callstate_due(struct health_callstate *cs, struct rt_rconn *rc, uint64_t now_ms,
                          unsigned limit, redisCallbackFn *cb, void *priv);

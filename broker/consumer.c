@@ -42,10 +42,10 @@ struct health_consumer {
     struct rt_metric *m_applied, *m_skipped, *m_invalid, *m_errors, *m_claimed, *m_lag;
 };
 
-/* One apply in flight. */
+/* One apply script call in flight. */
 struct apply_req {
     struct health_consumer *c; /* borrowed */
-    char tenant[RT_TENANT_MAX + 1];
+    struct health_apply_batch batch;
 };
 
 static void read_next(struct health_consumer *c);
@@ -85,17 +85,21 @@ static void on_applied(redisAsyncContext *ac, void *r, void *privdata)
     struct health_consumer *c = q->c;
     redisReply *reply = r;
     (void)ac;
-    c->applying--;
-    if (reply && reply->type == REDIS_REPLY_INTEGER) {
-        if (reply->integer == 0) {
-            rt_metric_inc(c->m_skipped);
-        } else {
-            rt_metric_inc(c->m_applied);
-            if (reply->integer != 3 && c->on_changed)
-                c->on_changed(q->tenant, c->arg);
+    c->applying -= q->batch.n;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == q->batch.n) {
+        for (size_t i = 0; i < reply->elements; i++) {
+            long long v =
+                reply->element[i]->type == REDIS_REPLY_INTEGER ? reply->element[i]->integer : -1;
+            if (v == 0) {
+                rt_metric_inc(c->m_skipped);
+            } else {
+                rt_metric_inc(c->m_applied);
+                if (v != 3 && c->on_changed)
+                    c->on_changed(q->batch.items[i].tenant, c->arg);
+            }
         }
     } else if (reply) {
-        /* the entry stays pending: read this consumer's pending entries again */
+        /* the entries stay pending: read this consumer's pending entries again */
         RT_WARN("health.apply_failed", "apply script failed",
                 RT_LF_STR("reply", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected"));
         rt_metric_inc(c->m_errors);
@@ -115,12 +119,23 @@ static void on_acked(redisAsyncContext *ac, void *r, void *privdata)
     (void)privdata;
 }
 
-/* Applies one [id, [field, value, ...]] entry; returns true when an apply is in flight. */
-static bool apply_entry(struct health_consumer *c, const redisReply *e)
+static void send_batch(struct health_consumer *c, struct apply_req *q)
+{
+    size_t n = q->batch.n;
+    if (n > 0 && health_callstate_apply(c->cs, c->rc, &q->batch, on_applied, q) == 0) {
+        c->applying += n;
+        return;
+    }
+    free(q); /* not sent: the entries stay pending and are read again */
+}
+
+/* Parses one [id, [field, value, ...]] entry into the batch; entries that are not call events
+ * for rt-health are acknowledged at once. */
+static void add_entry(struct health_consumer *c, struct apply_req *q, const redisReply *e)
 {
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
         e->element[0]->type != REDIS_REPLY_STRING)
-        return false;
+        return;
     const char *sid = e->element[0]->str;
     const redisReply *f = e->element[1];
     const redisReply *body = NULL;
@@ -131,14 +146,9 @@ static bool apply_entry(struct health_consumer *c, const redisReply *e)
     int rc = body && body->type == REDIS_REPLY_STRING
                  ? health_event_parse(body->str, body->len, &ev)
                  : RT_EINVAL;
-    if (rc == 0) {
-        struct apply_req *q = rt_xcalloc(1, sizeof(*q));
-        q->c = c;
-        snprintf(q->tenant, sizeof(q->tenant), "%s", ev.tenant);
-        if (health_callstate_apply(c->cs, c->rc, sid, &ev, on_applied, q) == 0)
-            return true;
-        free(q);
-        return false;
+    if (rc == 0 && strlen(sid) <= RT_STREAM_ID_MAX) {
+        health_apply_batch_add(&q->batch, sid, &ev);
+        return;
     }
     /* not a call event for us, or malformed: acknowledge so it is not redelivered forever */
     if (rc != RT_ENOENT) {
@@ -146,17 +156,28 @@ static bool apply_entry(struct health_consumer *c, const redisReply *e)
         RT_WARN("health.event_invalid", "call event dropped", RT_LF_STR("id", sid), RT_LF_ERR(rc));
     }
     rt_rconn_cmd(c->rc, on_acked, NULL, "XACK %s %s %s", RT_CALLS_ALL_KEY, c->cfg->group, sid);
-    return false;
 }
 
-/* Sends the applies of a batch and, pipelined behind them, the next read: Redis runs them in
- * order, so the read's reply comes after every apply reply and the process never waits idle
- * between batches. */
+/* Sends the applies of a batch (HEALTH_APPLY_MAX events per script call) and, pipelined behind
+ * them, the next read: Redis runs them in order, so the read's reply comes after every apply
+ * reply and the process never waits idle between batches. */
 static void apply_entries(struct health_consumer *c, const redisReply *entries)
 {
-    for (size_t i = 0; i < entries->elements; i++)
-        if (apply_entry(c, entries->element[i]))
-            c->applying++;
+    struct apply_req *q = NULL;
+    for (size_t i = 0; i < entries->elements; i++) {
+        if (!q) {
+            q = rt_xmalloc(sizeof(*q));
+            q->c = c;
+            q->batch.n = 0;
+        }
+        add_entry(c, q, entries->element[i]);
+        if (q->batch.n == HEALTH_APPLY_MAX) {
+            send_batch(c, q);
+            q = NULL;
+        }
+    }
+    if (q)
+        send_batch(c, q);
     read_next(c);
 }
 

@@ -46,6 +46,8 @@ backlog() {
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+redis_cpu() { rc INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ { t += $2 } END { printf "%d", t * 1000000 }'; }
+rcpu0=$(redis_cpu)
 start=$(date +%s%N)
 RT_REDIS_URL="redis://127.0.0.1:$port/0" RT_HEALTH_LISTEN=127.0.0.1:0 RT_ADMIN_KEY=bench-key \
     RT_LOG_LEVEL=info "$build/broker/rt-health" 2>"$dir/health.log" &
@@ -57,10 +59,12 @@ for _ in $(seq 1 60000); do
 done
 end=$(date +%s%N)
 ticks=$(cpu_ticks "$hpid")
+rcpu1=$(redis_cpu)
 hz=$(getconf CLK_TCK)
 ms=$(((end - start) / 1000000))
 echo "apply: $n events in $ms ms = $((n * 1000 / (ms > 0 ? ms : 1))) events/s" \
-     "(rt-health CPU $((ticks * 1000 / hz)) ms = $((ticks * 1000000 / hz / n)) us/event)"
+     "(rt-health CPU $((ticks * 1000 / hz)) ms = $((ticks * 1000000 / hz / n)) us/event;" \
+     "redis-server CPU $(((rcpu1 - rcpu0) / 1000)) ms = $(((rcpu1 - rcpu0) / n)) us/event)"
 rc INFO commandstats | grep -E "evalsha|xreadgroup" | tr -d "\r"
 echo "check: total_calls of b1 = $(rc HGET 'rt:{b1}:h:totals' calls), events = $(rc HGET 'rt:{b1}:h:totals' events)"
 
