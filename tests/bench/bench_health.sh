@@ -4,7 +4,8 @@
 # 1. apply rate: N call events (N/4 calls x initiated, ringing, answered, ended; 100 tenants) are
 #    put into rt:calls:all before rt-health starts; the figure is N / (time from the process
 #    start until the group has nothing pending or undelivered), plus rt-health's CPU per event.
-# 2. GET /api/calls/health-check (admin key) and GET /readyz under wrk (if installed).
+# 2. GET /api/calls/health-check (admin key) and GET /readyz under wrk (if installed): paced
+#    near the target rates, then closed-loop at 8 and 32 connections (saturation).
 set -euo pipefail
 build=$(cd "${1:?usage: bench_health.sh <build dir> [events] [seconds]}" && pwd)
 n=${2:-50000}
@@ -73,6 +74,15 @@ if ! command -v wrk >/dev/null; then
     echo "wrk not installed (apt-get install wrk): HTTP figures skipped"
     exit 0
 fi
+# paced: about 5,000 (health-check) and 20,000 (readyz) requests/s offered
+pace="$src/tests/bench/paced.lua"
+echo "== health-check paced (5 connections x 1 ms pause: at most 5,000/s), ${secs}s"
+wrk -t1 -c5 -d"${secs}s" --latency -s "$pace" -H "Authorization: Bearer bench-key" \
+    "http://127.0.0.1:$hport/api/calls/health-check?tenant=b1" |
+    grep -E "Requests/sec|  50%|  90%|  99%|Non-2xx"
+echo "== readyz paced (20 connections x 1 ms pause: at most 20,000/s), ${secs}s"
+wrk -t1 -c20 -d"${secs}s" --latency -s "$pace" "http://127.0.0.1:$hport/readyz" |
+    grep -E "Requests/sec|  50%|  90%|  99%|Non-2xx"
 for c in 8 32; do
     echo "== health-check, $c connections, ${secs}s"
     wrk -t1 -c"$c" -d"${secs}s" --latency -H "Authorization: Bearer bench-key" \
