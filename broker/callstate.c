@@ -379,13 +379,14 @@ static void on_report(redisAsyncContext *ac, void *r, void *privdata)
 int health_callstate_report(struct health_callstate *cs, struct rt_rconn *rc, const char *tenant,
                             uint64_t now_ms, health_report_fn cb, void *arg)
 {
-    char active[RT_KEY_MAX], wh[RT_KEY_MAX], totals[RT_KEY_MAX], prefix[RT_KEY_MAX], minute[24],
-        nmin[8];
+    char active[RT_KEY_MAX], wh[RT_KEY_MAX], totals[RT_KEY_MAX], idx[RT_KEY_MAX],
+        prefix[RT_KEY_MAX], minute[24], nmin[8];
     if (!rt_name_tenant_valid(tenant))
         return RT_EINVAL;
     tenant_key(active, sizeof(active), tenant, "active");
     tenant_key(wh, sizeof(wh), tenant, "wh");
     tenant_key(totals, sizeof(totals), tenant, "totals");
+    tenant_key(idx, sizeof(idx), tenant, "mi");
     tenant_key(prefix, sizeof(prefix), tenant, "");
     snprintf(minute, sizeof(minute), "%llu", (unsigned long long)(now_ms / 60000));
     snprintf(nmin, sizeof(nmin), "%d", HEALTH_RATE_MINUTES);
@@ -396,8 +397,8 @@ int health_callstate_report(struct health_callstate *cs, struct rt_rconn *rc, co
     q->arg = arg;
     q->now_ms = now_ms;
     snprintf(q->tenant, sizeof(q->tenant), "%s", tenant);
-    const char *args[] = {active, wh, totals, prefix, minute, nmin};
-    int rc2 = evalsha(cs, rc, HEALTH_SCRIPT_REPORT, 3, args, 6, on_report, q);
+    const char *args[] = {active, wh, totals, idx, prefix, minute, nmin};
+    int rc2 = evalsha(cs, rc, HEALTH_SCRIPT_REPORT, 4, args, 7, on_report, q);
     if (rc2)
         free(q);
     return rc2;

@@ -4,6 +4,7 @@
  *                                    tmo_min; TTL
  *   rt:{t}:h:active          zset   non-terminal call ids by last event time (owner: scripts)
  *   rt:{t}:h:m:<minute>      hash   terminal outcomes counted in that minute; TTL 2 h
+ *   rt:{t}:h:mi              zset   minutes that have a bucket (score = member = minute); TTL 2 h
  *   rt:{t}:h:wh              hash   <provider>:at, <provider>:lag; TTL
  *   rt:{t}:h:totals          hash   calls (distinct calls), events (events applied); TTL 30
  *                                    days, renewed
@@ -19,9 +20,14 @@
 /* clang-format off */
 #define HEALTH_LUA_COMMON                                                                          \
     "local function bucket(prefix, ms, field, by, ttl)\n"                                          \
-    "  local k = prefix .. 'm:' .. math.floor(ms / 60000)\n"                                       \
+    "  local m = math.floor(ms / 60000)\n"                                                         \
+    "  local k, idx = prefix .. 'm:' .. m, prefix .. 'mi'\n"                                       \
     "  redis.call('HINCRBY', k, field, by)\n"                                                      \
     "  redis.call('EXPIRE', k, ttl)\n"                                                             \
+    "  redis.call('ZADD', idx, m, m)\n"                                                            \
+    "  local now = math.floor(tonumber(redis.call('TIME')[1]) / 60)\n"                             \
+    "  redis.call('ZREMRANGEBYSCORE', idx, '-inf', now - 120)\n"                                   \
+    "  redis.call('EXPIRE', idx, ttl)\n"                                                           \
     "end\n"                                                                                        \
     "local function deadline(started, answered, rank, ring, maxc, grace)\n"                        \
     "  local d\n"                                                                                  \
@@ -180,18 +186,21 @@ static const char health_lua_mark[] =
 
 static const char health_lua_report[] =
     "-- Reads one tenant's figures (read only).\n"
-    "-- KEYS[1] active zset  KEYS[2] webhook hash  KEYS[3] totals hash\n"
+    "-- KEYS[1] active zset  KEYS[2] webhook hash  KEYS[3] totals hash  KEYS[4] minute index\n"
     "-- ARGV: 1 key prefix rt:{t}:h:, 2 current minute, 3 minutes to read\n"
-    "-- Undeclared: minute buckets rt:{t}:h:m:<minute> (same hash tag).\n"
+    "-- Undeclared: the minute buckets rt:{t}:h:m:<minute> named by the index (same hash tag),\n"
+    "--   so a tenant with few busy minutes costs few reads.\n"
     "-- Reply: {active, total calls, {webhook field, value, ...},\n"
     "--   {7 outcome counts per minute, newest minute first}}\n"
     "local outcomes = {'completed', 'busy', 'no_answer', 'canceled', 'rejected', 'failed',\n"
     "                  'timed_out'}\n"
+    "local now, n = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local b = {}\n"
-    "local now = tonumber(ARGV[2])\n"
-    "for i = 0, tonumber(ARGV[3]) - 1 do\n"
-    "  local v = redis.call('HMGET', ARGV[1] .. 'm:' .. (now - i), unpack(outcomes))\n"
-    "  for j = 1, #outcomes do b[#b + 1] = tonumber(v[j]) or 0 end\n"
+    "for i = 1, n * #outcomes do b[i] = 0 end\n"
+    "for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], now - n + 1, now)) do\n"
+    "  local v = redis.call('HMGET', ARGV[1] .. 'm:' .. m, unpack(outcomes))\n"
+    "  local base = (now - tonumber(m)) * #outcomes\n"
+    "  for j = 1, #outcomes do b[base + j] = tonumber(v[j]) or 0 end\n"
     "end\n"
     "return {redis.call('ZCARD', KEYS[1]),\n"
     "        tonumber(redis.call('HGET', KEYS[3], 'calls') or '0'),\n"
