@@ -39,6 +39,7 @@ struct health_consumer {
     long long lag;   /* -1 unknown */
     uint64_t lag_at_ms;
     bool lag_polling;
+    uint64_t next_prune_ms;
     struct rt_metric *m_applied, *m_skipped, *m_invalid, *m_errors, *m_claimed, *m_lag;
 };
 
@@ -441,8 +442,55 @@ static void on_lag(redisAsyncContext *ac, void *r, void *privdata)
     }
 }
 
+/* Consumers idle this long with nothing pending are gone (every restart adds one, named after
+ * its pid). A live consumer reads at least every block_ms, and one removed by mistake is
+ * recreated by its next read, losing nothing since it had nothing pending. */
+static long long prune_idle_ms(const struct health_config *cfg)
+{
+    long long a = 4 * cfg->claim_idle_ms, b = 4 * cfg->block_ms + 1000;
+    return a > b ? a : b;
+}
+
+/* XINFO CONSUMERS: per consumer a flat array name, pending, idle (Redis 7.0). */
+static void on_consumers(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct health_consumer *c = privdata;
+    redisReply *reply = r;
+    (void)ac;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY)
+        return; /* NULL: c may be closing, touch nothing */
+    for (size_t i = 0; i < reply->elements; i++) {
+        const redisReply *e = reply->element[i];
+        const char *name = NULL;
+        long long pending = -1, idle = -1;
+        for (size_t k = 0; e->type == REDIS_REPLY_ARRAY && k + 1 < e->elements; k += 2) {
+            const redisReply *key = e->element[k], *v = e->element[k + 1];
+            if (key->type != REDIS_REPLY_STRING)
+                continue;
+            if (strcmp(key->str, "name") == 0 && v->type == REDIS_REPLY_STRING)
+                name = v->str;
+            else if (strcmp(key->str, "pending") == 0 && v->type == REDIS_REPLY_INTEGER)
+                pending = v->integer;
+            else if (strcmp(key->str, "idle") == 0 && v->type == REDIS_REPLY_INTEGER)
+                idle = v->integer;
+        }
+        if (!name || strcmp(name, c->name) == 0 || pending != 0 || idle < prune_idle_ms(c->cfg))
+            continue;
+        RT_INFO("health.consumer_removed", "removed an idle consumer with nothing pending",
+                RT_LF_STR("consumer", name), RT_LF_INT("idle_ms", idle));
+        rt_rconn_cmd(c->cmd, NULL, NULL, "XGROUP DELCONSUMER %s %s %s", RT_CALLS_ALL_KEY,
+                     c->cfg->group, name);
+    }
+}
+
 void health_consumer_poll_lag(struct health_consumer *c)
 {
+    uint64_t now = rt_now_ms();
+    if (now >= c->next_prune_ms) {
+        c->next_prune_ms = now + (uint64_t)prune_idle_ms(c->cfg) / 2;
+        rt_rconn_cmd(c->cmd, on_consumers, c, "XINFO CONSUMERS %s %s", RT_CALLS_ALL_KEY,
+                     c->cfg->group);
+    }
     if (c->lag_polling && rt_now_ms() - c->lag_at_ms < 10000)
         return;
     if (rt_rconn_cmd(c->cmd, on_lag, c, "XINFO GROUPS %s", RT_CALLS_ALL_KEY) == 0)

@@ -211,6 +211,15 @@ static long long entries_read(void)
     return out;
 }
 
+/* Consumers in the group. */
+static long long consumers(void)
+{
+    redisReply *r = cmd("XINFO CONSUMERS rt:calls:all rt-health");
+    long long n = r->type == REDIS_REPLY_ARRAY ? (long long)r->elements : -1;
+    freeReplyObject(r);
+    return n;
+}
+
 /* call_timeout events for a call on the tenant's calls stream. */
 static int timeouts_emitted(const char *tenant, const char *call_id)
 {
@@ -770,6 +779,9 @@ static void scenario_restart(void)
     if (left_pending > 0)
         CHECK(rt_test_proc_wait_log(&a, "\"health.claimed\"", 5000, NULL, 0),
               "pending entries not claimed");
+    /* the killed consumer (nothing pending once claimed) is removed from the group */
+    CHECK(WAIT_UNTIL(consumers() == 1, 20000), "dead consumer not removed: %lld consumers",
+          consumers());
     CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health exit");
     counts(got, sizeof(got));
     CHECK(strcmp(ref, got) == 0, "counts differ after kill -9:\n ref %s\n got %s", ref, got);
