@@ -132,8 +132,8 @@ void ingest_apikeys_free(struct ingest_apikeys *k)
     free(k);
 }
 
-bool ingest_apikeys_find(const struct ingest_apikeys *k, const char *key, size_t len,
-                         bool *admin, const char **tenant)
+bool ingest_apikeys_find(const struct ingest_apikeys *k, const char *key, size_t len, bool *admin,
+                         const char **tenant)
 {
     unsigned char h[32];
     const struct entry *found = NULL;

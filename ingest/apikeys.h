@@ -16,8 +16,8 @@ void ingest_apikeys_free(struct ingest_apikeys *k);
 /* Looks a presented key up (hashing it; every stored hash is compared in constant time).
  * Returns true when known: *admin is set, and *tenant (borrowed) is the key's tenant or NULL
  * for an admin key. */
-bool ingest_apikeys_find(const struct ingest_apikeys *k, const char *key, size_t len,
-                         bool *admin, const char **tenant);
+bool ingest_apikeys_find(const struct ingest_apikeys *k, const char *key, size_t len, bool *admin,
+                         const char **tenant);
 /* True when tenant has at least one key (known tenant). */
 bool ingest_apikeys_has_tenant(const struct ingest_apikeys *k, const char *tenant);
 

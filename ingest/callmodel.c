@@ -53,7 +53,8 @@ const char ingest_callmodel_script[] =
     "local body, outcome = ARGV[3], ARGV[9]\n"
     "if ARGV[4] ~= '' and rank < 3 then body, outcome = ARGV[4], ARGV[10] end\n"
     "if nseq < seq then nseq = seq end\n"
-    "redis.call('HSET', KEYS[1], 'rank', nrank, 'seq', nseq, 'state', ARGV[8], 'outcome', outcome)\n"
+    "redis.call('HSET', KEYS[1], 'rank', nrank, 'seq', nseq, 'state', ARGV[8], 'outcome', "
+    "outcome)\n"
     "if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'duration', ARGV[12]) end\n"
     "if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'sip_code', ARGV[13]) end\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[7])\n"
@@ -76,7 +77,7 @@ struct ingest_callmodel {
 struct pending {
     struct ingest_callmodel *m; /* borrowed */
     ingest_callmodel_fn cb;
-    void *arg; /* borrowed */
+    void *arg;         /* borrowed */
     const char *event; /* static */
     int argc;
     char *argv[NARGS]; /* owned */
@@ -86,9 +87,9 @@ struct pending {
 
 void ingest_call_clear(struct ingest_call *c)
 {
-    char **s[] = {&c->account,     &c->call_id,         &c->parent_id,    &c->from,
-                  &c->to,          &c->direction,       &c->provider_status, &c->hangup_cause,
-                  &c->sip_code,    &c->event_time,      &c->dedupe};
+    char **s[] = {&c->account,  &c->call_id,    &c->parent_id,       &c->from,
+                  &c->to,       &c->direction,  &c->provider_status, &c->hangup_cause,
+                  &c->sip_code, &c->event_time, &c->dedupe};
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
         free(*s[i]);
         *s[i] = NULL;
@@ -220,8 +221,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
         if (!q->retried && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
             /* script cache flushed: load and retry once, in order (see publish.c) */
             q->retried = true;
-            rt_rconn_cmd(q->m->rc, on_script_load, NULL, "SCRIPT LOAD %s",
-                         ingest_callmodel_script);
+            rt_rconn_cmd(q->m->rc, on_script_load, NULL, "SCRIPT LOAD %s", ingest_callmodel_script);
             if (send_pending(q) == 0)
                 return;
             finish(q, RT_ECLOSED, NULL);

@@ -27,14 +27,15 @@ struct ingest_call {
     char *parent_id;      /* ParentCallSid, call_session_id, conversation_uuid */
     char *from, *to, *direction;
     enum ingest_call_state state;
-    const char *outcome; /* static; only for ENDED: completed busy no_answer canceled rejected failed */
-    long long duration;  /* seconds, -1 unknown */
-    long long seq;       /* Twilio SequenceNumber, -1 none */
+    const char
+        *outcome; /* static; only for ENDED: completed busy no_answer canceled rejected failed */
+    long long duration; /* seconds, -1 unknown */
+    long long seq;      /* Twilio SequenceNumber, -1 none */
     char *provider_status;
     char *hangup_cause;
     char *sip_code;
-    char *event_time;  /* as the provider sent it */
-    char *dedupe;      /* dedupe identity (provider-specific parts joined); required */
+    char *event_time;        /* as the provider sent it */
+    char *dedupe;            /* dedupe identity (provider-specific parts joined); required */
     const char *alt_outcome; /* Telnyx call.hangup: the outcome used when the stored call was
                               * never answered (outcome is then "completed"); NULL otherwise */
 };
@@ -56,9 +57,9 @@ extern const char ingest_callmodel_script[];
 struct ingest_callmodel;
 
 struct ingest_callmodel_opts {
-    unsigned long maxlen;   /* stream MAXLEN ~ */
-    unsigned dedupe_ttl_s;  /* dedupe mark lifetime */
-    unsigned state_ttl_s;   /* per-call state hash lifetime (refreshed on every event) */
+    unsigned long maxlen;  /* stream MAXLEN ~ */
+    unsigned dedupe_ttl_s; /* dedupe mark lifetime */
+    unsigned state_ttl_s;  /* per-call state hash lifetime (refreshed on every event) */
 };
 
 /* result: 0 published (ids of the tenant and the all-calls stream), RT_EDUPLICATE (already

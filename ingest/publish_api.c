@@ -53,8 +53,8 @@ struct slot {
     size_t i;
 };
 
-static const char *const allowed_keys[] = {"channel", "event", "data", "user",
-                                           "idempotency_key", "tenant"};
+static const char *const allowed_keys[] = {"channel", "event",           "data",
+                                           "user",    "idempotency_key", "tenant"};
 
 /* Validates one event and builds its key and envelope; on failure writes the message. */
 static int build_item(json_t *o, bool admin, const char *key_tenant, struct item *it,
@@ -106,8 +106,7 @@ static int build_item(json_t *o, bool admin, const char *key_tenant, struct item
             return RT_EINVAL;
         }
         channel = chbuf;
-    } else if (kind != RT_CHANNEL_TENANT && kind != RT_CHANNEL_CALLS &&
-               kind != RT_CHANNEL_CUSTOM) {
+    } else if (kind != RT_CHANNEL_TENANT && kind != RT_CHANNEL_CALLS && kind != RT_CHANNEL_CUSTOM) {
         snprintf(msg, cap, "channel: expected tenant, user, calls or app:<name>");
         return RT_EINVAL;
     } else if (user) {
@@ -352,13 +351,13 @@ struct ingest_publish_api *ingest_publish_api_new(const struct ingest_config *cf
     api->publisher = publisher;
     api->metrics = proc->metrics;
     api->limits = ingest_ratelimit_new((double)cfg->rate, (double)cfg->rate_burst);
-    api->latency = rt_metrics_get(api->metrics, RT_METRIC_HISTOGRAM,
-                                  "rt_ingest_publish_latency_seconds",
-                                  "publish API receive to Redis acknowledgement", NULL,
-                                  rt_metrics_latency_bounds, rt_metrics_latency_nbounds);
-    api->events = rt_metrics_get(api->metrics, RT_METRIC_COUNTER,
-                                 "rt_ingest_published_events_total",
-                                 "events stored through the publish API", NULL, NULL, 0);
+    api->latency =
+        rt_metrics_get(api->metrics, RT_METRIC_HISTOGRAM, "rt_ingest_publish_latency_seconds",
+                       "publish API receive to Redis acknowledgement", NULL,
+                       rt_metrics_latency_bounds, rt_metrics_latency_nbounds);
+    api->events =
+        rt_metrics_get(api->metrics, RT_METRIC_COUNTER, "rt_ingest_published_events_total",
+                       "events stored through the publish API", NULL, NULL, 0);
     rt_httpd_route(proc->httpd, "/api/v1/publish", false, on_publish, api);
     return api;
 }

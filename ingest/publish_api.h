@@ -7,7 +7,7 @@
 
 #include "config.h"
 
-#define INGEST_PUBLISH_BATCH_MAX 1000
+#define INGEST_PUBLISH_BATCH_MAX   1000
 #define INGEST_IDEMPOTENCY_KEY_MAX 200
 
 struct rt_evproc;

@@ -73,8 +73,7 @@ static struct bucket *lookup(struct ingest_ratelimit *r, const char *tenant)
     return b;
 }
 
-unsigned ingest_ratelimit_take(struct ingest_ratelimit *r, const char *tenant, double n,
-                               double now)
+unsigned ingest_ratelimit_take(struct ingest_ratelimit *r, const char *tenant, double n, double now)
 {
     struct bucket *b = lookup(r, tenant);
     if (b->last >= 0 && now > b->last)

@@ -8,8 +8,8 @@ struct rt_metrics;
 
 /* retry_after > 0 adds a Retry-After header (429, 503). status 401 adds WWW-Authenticate when
  * source is "publish". */
-void ingest_refuse(struct evhttp_request *req, struct rt_metrics *m, const char *source,
-                   int status, const char *reason, const char *message, unsigned retry_after);
+void ingest_refuse(struct evhttp_request *req, struct rt_metrics *m, const char *source, int status,
+                   const char *reason, const char *message, unsigned retry_after);
 
 /* Seconds since an arbitrary start (CLOCK_MONOTONIC). */
 double ingest_mono_now(void);

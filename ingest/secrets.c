@@ -99,8 +99,7 @@ static int parse_provider(json_t *o, const char *tenant, enum ingest_provider p,
         if (strcmp(key, secret_keys[p]) == 0)
             rc = string_list(v, where, INGEST_SECRETS_PER_PROVIDER, ps->secrets, &ps->n, err, cap);
         else if (account_keys[p] && strcmp(key, account_keys[p]) == 0)
-            rc = string_list(v, where, INGEST_ACCOUNTS_MAX, ps->accounts, &ps->naccounts, err,
-                             cap);
+            rc = string_list(v, where, INGEST_ACCOUNTS_MAX, ps->accounts, &ps->naccounts, err, cap);
         else {
             snprintf(err, cap, "%s: unknown key", where);
             rc = RT_EINVAL;
@@ -109,15 +108,15 @@ static int parse_provider(json_t *o, const char *tenant, enum ingest_provider p,
             return rc;
     }
     if (ps->n == 0) {
-        snprintf(err, cap, "tenants.%s.%s.%s: required", tenant, provider_names[p],
-                 secret_keys[p]);
+        snprintf(err, cap, "tenants.%s.%s.%s: required", tenant, provider_names[p], secret_keys[p]);
         return RT_EINVAL;
     }
     if (p == INGEST_PROVIDER_TELNYX) {
         for (size_t i = 0; i < ps->n; i++) {
             if (ingest_telnyx_key_parse(ps->secrets[i], ps->keys[i])) {
-                snprintf(err, cap, "tenants.%s.telnyx.public_keys[%zu]: expected base64 of a "
-                                   "32-byte Ed25519 key or its SPKI DER form",
+                snprintf(err, cap,
+                         "tenants.%s.telnyx.public_keys[%zu]: expected base64 of a "
+                         "32-byte Ed25519 key or its SPKI DER form",
                          tenant, i);
                 return RT_EINVAL;
             }
@@ -239,8 +238,7 @@ void ingest_secrets_free(struct ingest_secrets *s)
 }
 
 const struct ingest_provider_secrets *ingest_secrets_get(const struct ingest_secrets *s,
-                                                         const char *tenant,
-                                                         enum ingest_provider p)
+                                                         const char *tenant, enum ingest_provider p)
 {
     for (size_t i = 0; s && i < s->n; i++)
         if (strcmp(s->t[i].tenant, tenant) == 0)

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #define INGEST_SECRETS_PER_PROVIDER 2
-#define INGEST_ACCOUNTS_MAX 16
+#define INGEST_ACCOUNTS_MAX         16
 
 enum ingest_provider {
     INGEST_PROVIDER_TWILIO,
@@ -23,7 +23,7 @@ enum ingest_provider {
 
 struct ingest_provider_secrets {
     bool configured;
-    char *secrets[INGEST_SECRETS_PER_PROVIDER]; /* owned; tokens, secrets (not Telnyx) */
+    char *secrets[INGEST_SECRETS_PER_PROVIDER];          /* owned; tokens, secrets (not Telnyx) */
     unsigned char keys[INGEST_SECRETS_PER_PROVIDER][32]; /* Telnyx Ed25519 public keys */
     size_t n;
     char *accounts[INGEST_ACCOUNTS_MAX]; /* owned; optional allow-list */
@@ -44,9 +44,8 @@ int ingest_secrets_load(const char *path, struct ingest_secrets **out, char *err
 void ingest_secrets_free(struct ingest_secrets *s);
 
 /* The secrets of (tenant, provider), or NULL when not configured (borrowed). */
-const struct ingest_provider_secrets *ingest_secrets_get(const struct ingest_secrets *s,
-                                                         const char *tenant,
-                                                         enum ingest_provider p);
+const struct ingest_provider_secrets *
+ingest_secrets_get(const struct ingest_secrets *s, const char *tenant, enum ingest_provider p);
 /* True when no allow-list is configured or account is on it. */
 bool ingest_secrets_account_ok(const struct ingest_provider_secrets *ps, const char *account);
 /* True when some tenant has that provider configured. */

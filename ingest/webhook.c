@@ -35,8 +35,8 @@ struct ingest_webhooks {
 
 /* One request waiting for Redis. */
 struct pending {
-    struct ingest_webhooks *w;   /* borrowed */
-    struct evhttp_request *req;  /* borrowed until answered */
+    struct ingest_webhooks *w;  /* borrowed */
+    struct evhttp_request *req; /* borrowed until answered */
     enum ingest_provider provider;
     char tenant[RT_TENANT_MAX + 1];
     char call_id[INGEST_CALL_FIELD_MAX + 1];
@@ -65,8 +65,7 @@ static void refuse(struct ingest_webhooks *w, struct evhttp_request *req, const 
                    const char *tenant, int status, const char *reason)
 {
     RT_WARN("webhook.rejected", "webhook refused", RT_LF_STR("provider", provider),
-            RT_LF_STR("tenant", tenant), RT_LF_INT("status", status),
-            RT_LF_STR("reason", reason));
+            RT_LF_STR("tenant", tenant), RT_LF_INT("status", status), RT_LF_STR("reason", reason));
     ingest_refuse(req, w->metrics, "webhook", status, reason, NULL,
                   status == 503 ? (unsigned)w->cfg->retry_after : 0);
 }
@@ -80,8 +79,8 @@ static void count(struct ingest_webhooks *w, enum ingest_provider p, const char 
     rt_metrics_label(c, sizeof(c), "outcome", outcome);
     snprintf(labels, sizeof(labels), "%s,%s,%s", a, b, c);
     rt_metric_inc(rt_metrics_get(w->metrics, RT_METRIC_COUNTER, "rt_ingest_webhooks_total",
-                                 "verified webhooks by provider, tenant and outcome", labels,
-                                 NULL, 0));
+                                 "verified webhooks by provider, tenant and outcome", labels, NULL,
+                                 0));
 }
 
 /* verify failure code -> (status, reason) */
@@ -157,9 +156,9 @@ static void do_vonage(struct ingest_webhooks *w, struct evhttp_request *req,
                       struct verdict *v)
 {
     struct ingest_vonage_claims cl;
-    int rc = ingest_vonage_verify((const char *const *)ps->secrets, ps->n,
-                                  header(req, "Authorization"), body, len,
-                                  ingest_clock_now(w->cfg), w->cfg->webhook_window, &cl);
+    int rc =
+        ingest_vonage_verify((const char *const *)ps->secrets, ps->n, header(req, "Authorization"),
+                             body, len, ingest_clock_now(w->cfg), w->cfg->webhook_window, &cl);
     if (rc) {
         auth_failure(v, rc);
         return;
@@ -209,7 +208,9 @@ static void on_applied(int status, const char *event, const char *id, void *arg)
         free(p);
         return;
     }
-    const char *outcome = status == 0 ? "published" : status == RT_EDUPLICATE ? "duplicate" : "stale";
+    const char *outcome = status == 0               ? "published"
+                          : status == RT_EDUPLICATE ? "duplicate"
+                                                    : "stale";
     count(w, p->provider, p->tenant, outcome);
     if (status == 0)
         rt_metric_observe(w->latency, ingest_mono_now() - p->t0);
@@ -217,10 +218,10 @@ static void on_applied(int status, const char *event, const char *id, void *arg)
              RT_LF_STR("tenant", p->tenant), RT_LF_STR("call_id", p->call_id),
              RT_LF_STR("result", outcome), RT_LF_STR("event", status == 0 ? event : NULL),
              RT_LF_STR("id", status == 0 ? id : NULL));
-    rt_httpd_reply_json(p->req, 200,
-                        status == 0 ? json_pack("{s:s,s:s,s:s}", "status", outcome, "event", event,
-                                                "id", id)
-                                    : json_pack("{s:s}", "status", outcome));
+    rt_httpd_reply_json(
+        p->req, 200,
+        status == 0 ? json_pack("{s:s,s:s,s:s}", "status", outcome, "event", event, "id", id)
+                    : json_pack("{s:s}", "status", outcome));
     free(p);
 }
 
@@ -338,10 +339,10 @@ struct ingest_webhooks *ingest_webhooks_new(const struct ingest_config *cfg,
                                       .dedupe_ttl_s = (unsigned)cfg->webhook_dedupe_ttl,
                                       .state_ttl_s = (unsigned)cfg->call_ttl};
     w->calls = ingest_callmodel_new(proc->redis, &o);
-    w->latency = rt_metrics_get(w->metrics, RT_METRIC_HISTOGRAM,
-                                "rt_ingest_webhook_latency_seconds",
-                                "webhook receive to Redis acknowledgement", NULL,
-                                rt_metrics_latency_bounds, rt_metrics_latency_nbounds);
+    w->latency =
+        rt_metrics_get(w->metrics, RT_METRIC_HISTOGRAM, "rt_ingest_webhook_latency_seconds",
+                       "webhook receive to Redis acknowledgement", NULL, rt_metrics_latency_bounds,
+                       rt_metrics_latency_nbounds);
     rt_httpd_route(proc->httpd, "/webhooks/", true, on_webhook, w);
     return w;
 }

@@ -51,9 +51,9 @@ static const struct {
     enum ingest_call_state state;
     const char *outcome;
 } generic_statuses[] = {
-    {"initiated", INGEST_CALL_INITIATED, NULL}, {"ringing", INGEST_CALL_RINGING, NULL},
-    {"answered", INGEST_CALL_ANSWERED, NULL},   {"completed", INGEST_CALL_ENDED, "completed"},
-    {"busy", INGEST_CALL_ENDED, "busy"},        {"no_answer", INGEST_CALL_ENDED, "no_answer"},
+    {"initiated", INGEST_CALL_INITIATED, NULL},  {"ringing", INGEST_CALL_RINGING, NULL},
+    {"answered", INGEST_CALL_ANSWERED, NULL},    {"completed", INGEST_CALL_ENDED, "completed"},
+    {"busy", INGEST_CALL_ENDED, "busy"},         {"no_answer", INGEST_CALL_ENDED, "no_answer"},
     {"canceled", INGEST_CALL_ENDED, "canceled"}, {"rejected", INGEST_CALL_ENDED, "rejected"},
     {"failed", INGEST_CALL_ENDED, "failed"},
 };

@@ -63,8 +63,9 @@ int ingest_telnyx_verify(const unsigned char (*keys)[32], size_t nkeys, const ch
 static const char *cause_outcome(const char *cause)
 {
     static const char *const map[][2] = {
-        {"user_busy", "busy"},           {"no_answer", "no_answer"}, {"timeout", "no_answer"},
-        {"originator_cancel", "canceled"}, {"call_rejected", "rejected"},
+        {"user_busy", "busy"},         {"no_answer", "no_answer"},
+        {"timeout", "no_answer"},      {"originator_cancel", "canceled"},
+        {"call_rejected", "rejected"},
     };
     for (size_t i = 0; cause && i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(cause, map[i][0]) == 0)

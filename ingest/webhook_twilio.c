@@ -274,8 +274,8 @@ struct status_map {
 };
 
 static const struct status_map twilio_statuses[] = {
-    {"queued", INGEST_CALL_INITIATED, NULL},     {"initiated", INGEST_CALL_INITIATED, NULL},
-    {"ringing", INGEST_CALL_RINGING, NULL},      {"in-progress", INGEST_CALL_ANSWERED, NULL},
+    {"queued", INGEST_CALL_INITIATED, NULL},       {"initiated", INGEST_CALL_INITIATED, NULL},
+    {"ringing", INGEST_CALL_RINGING, NULL},        {"in-progress", INGEST_CALL_ANSWERED, NULL},
     {"completed", INGEST_CALL_ENDED, "completed"}, {"busy", INGEST_CALL_ENDED, "busy"},
     {"no-answer", INGEST_CALL_ENDED, "no_answer"}, {"canceled", INGEST_CALL_ENDED, "canceled"},
     {"failed", INGEST_CALL_ENDED, "failed"},

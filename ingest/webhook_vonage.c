@@ -93,11 +93,11 @@ struct vonage_status {
 };
 
 static const struct vonage_status vonage_statuses[] = {
-    {"started", INGEST_CALL_INITIATED, NULL},   {"ringing", INGEST_CALL_RINGING, NULL},
-    {"answered", INGEST_CALL_ANSWERED, NULL},   {"busy", INGEST_CALL_ENDED, "busy"},
+    {"started", INGEST_CALL_INITIATED, NULL},     {"ringing", INGEST_CALL_RINGING, NULL},
+    {"answered", INGEST_CALL_ANSWERED, NULL},     {"busy", INGEST_CALL_ENDED, "busy"},
     {"cancelled", INGEST_CALL_ENDED, "canceled"}, {"unanswered", INGEST_CALL_ENDED, "no_answer"},
-    {"timeout", INGEST_CALL_ENDED, "no_answer"}, {"rejected", INGEST_CALL_ENDED, "rejected"},
-    {"failed", INGEST_CALL_ENDED, "failed"},     {"completed", INGEST_CALL_ENDED, "completed"},
+    {"timeout", INGEST_CALL_ENDED, "no_answer"},  {"rejected", INGEST_CALL_ENDED, "rejected"},
+    {"failed", INGEST_CALL_ENDED, "failed"},      {"completed", INGEST_CALL_ENDED, "completed"},
 };
 
 int ingest_vonage_normalize(const char *body, size_t len, const struct ingest_vonage_claims *cl,

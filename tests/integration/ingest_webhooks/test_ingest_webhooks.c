@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #define PUBLIC_URL "https://mycompany.com"
-#define CLOCK 1700000000LL
-#define ALL "rt:calls:all"
+#define CLOCK      1700000000LL
+#define ALL        "rt:calls:all"
 #define ACME_CALLS "rt:{acme}:calls"
 
 static int failures;
@@ -329,7 +329,8 @@ static void test_vectors_end_to_end(void)
     CHECK(telnyx_raw("1700000000", telnyx_vector_sig, b, NULL) == 401, "telnyx body byte");
     free(b);
     CHECK(telnyx_raw("1700000001", telnyx_vector_sig, telnyx_vector_body, NULL) == 401, "ts byte");
-    char sig[] = "VwjNHQBWkBn4hQxoHeuewTtD3aY8fRpahMJUF9AkOr+QIGgUvlzgrgE8R1D8ulj3G+PIOqUnEsMKtqQ9FNYLCQ==";
+    char sig[] =
+        "VwjNHQBWkBn4hQxoHeuewTtD3aY8fRpahMJUF9AkOr+QIGgUvlzgrgE8R1D8ulj3G+PIOqUnEsMKtqQ9FNYLCQ==";
     sig[10] ^= 1;
     CHECK(telnyx_raw("1700000000", sig, telnyx_vector_body, NULL) == 401, "telnyx sig byte");
     CHECK(xlen(ALL) == all, "refused telnyx published something");
@@ -433,8 +434,7 @@ static void test_call_model(void)
     const char *t = "/webhooks/twilio/acme";
     long long all = xlen(ALL);
     /* initiated, then a redelivery: published once */
-    CHECK(twilio("POST", t, tw_cb(b, sizeof(b), "CA100", "initiated", 0), "12345", 0, &body) ==
-              200,
+    CHECK(twilio("POST", t, tw_cb(b, sizeof(b), "CA100", "initiated", 0), "12345", 0, &body) == 200,
           "%s", body);
     CHECK(strstr(body, "new_call"), "%s", body);
     free(body);
@@ -468,7 +468,8 @@ static void test_call_model(void)
           "busy first");
     ev = last_event(ACME_CALLS);
     CHECK(ev && strcmp(json_string_value(json_object_get(ev, "event")), "call_ended") == 0, "ev");
-    CHECK(ev && strcmp(dget(ev, "call_id"), "CA200") == 0 && strcmp(dget(ev, "outcome"), "busy") == 0,
+    CHECK(ev && strcmp(dget(ev, "call_id"), "CA200") == 0 &&
+              strcmp(dget(ev, "outcome"), "busy") == 0,
           "busy call");
     json_decref(ev);
     CHECK(twilio("POST", t, tw_cb(b, sizeof(b), "CA200", "initiated", 0), "12345", 0, NULL) == 200,
@@ -607,11 +608,14 @@ static void test_publish_api(void)
               NULL) == 400,
           "admin without tenant");
     /* bad requests */
-    const char *bad[] = {"{", "{\"channel\":\"db:public.calls\",\"event\":\"x\"}",
+    const char *bad[] = {"{",
+                         "{\"channel\":\"db:public.calls\",\"event\":\"x\"}",
                          "{\"channel\":\"user\",\"event\":\"x\"}",
                          "{\"channel\":\"tenant\",\"event\":\"bad name\"}",
                          "{\"channel\":\"tenant\",\"event\":\"x\",\"extra\":1}",
-                         "{\"channel\":\"tenant\",\"event\":\"x\",\"data\":[1]}", "[]", "42"};
+                         "{\"channel\":\"tenant\",\"event\":\"x\",\"data\":[1]}",
+                         "[]",
+                         "42"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK(req("POST", "/api/v1/publish", acme, bad[i], strlen(bad[i]), NULL) == 400, "%s",
               bad[i]);
@@ -724,8 +728,7 @@ static void test_redis_down(void)
     all = xlen(ALL);
     CHECK(req("POST", t, hdr, b, strlen(b), &body) == 200, "retry after restart: %s", body);
     free(body);
-    CHECK(req("POST", t, hdr, b, strlen(b), &body) == 200 && strstr(body, "duplicate"), "%s",
-          body);
+    CHECK(req("POST", t, hdr, b, strlen(b), &body) == 200 && strstr(body, "duplicate"), "%s", body);
     free(body);
     CHECK(xlen(ALL) == all + 1, "retried webhook not published exactly once");
 }

@@ -20,8 +20,11 @@ static void test_event_names(void **state)
 static void test_data(void **state)
 {
     (void)state;
-    struct ingest_call c = {.provider = "twilio", .state = INGEST_CALL_ENDED,
-                            .outcome = "busy", .duration = 7, .seq = -1};
+    struct ingest_call c = {.provider = "twilio",
+                            .state = INGEST_CALL_ENDED,
+                            .outcome = "busy",
+                            .duration = 7,
+                            .seq = -1};
     assert_true(ingest_call_set(&c.call_id, "CA1"));
     char longs[INGEST_CALL_FIELD_MAX + 2];
     memset(longs, 'x', sizeof(longs) - 1);

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define K1_HASH "6ab9f1eb8f7d3388f4f9d586f66e99fd54080df2c446f0e58668b09c08a16dd0"
+#define K1_HASH  "6ab9f1eb8f7d3388f4f9d586f66e99fd54080df2c446f0e58668b09c08a16dd0"
 #define ADM_HASH "86f65e28a754e1a71b2df9403615a6c436c32c42a75a10d02813961b86f1e428"
 
 static const char good[] =
@@ -28,14 +28,16 @@ static void test_parse(void **state)
     struct ingest_secrets *s;
     char err[256];
     assert_int_equal(ingest_secrets_parse(good, strlen(good), &s, err, sizeof(err)), 0);
-    const struct ingest_provider_secrets *tw = ingest_secrets_get(s, "acme", INGEST_PROVIDER_TWILIO);
+    const struct ingest_provider_secrets *tw =
+        ingest_secrets_get(s, "acme", INGEST_PROVIDER_TWILIO);
     assert_non_null(tw);
     assert_int_equal(tw->n, 2);
     assert_string_equal(tw->secrets[1], "next-token");
     assert_true(ingest_secrets_account_ok(tw, "AC1"));
     assert_false(ingest_secrets_account_ok(tw, "AC2"));
     assert_false(ingest_secrets_account_ok(tw, NULL));
-    const struct ingest_provider_secrets *tx = ingest_secrets_get(s, "acme", INGEST_PROVIDER_TELNYX);
+    const struct ingest_provider_secrets *tx =
+        ingest_secrets_get(s, "acme", INGEST_PROVIDER_TELNYX);
     assert_int_equal(tx->keys[0][0], 0xd7);
     assert_true(ingest_secrets_account_ok(tx, NULL));
     assert_null(ingest_secrets_get(s, "beta", INGEST_PROVIDER_TWILIO));
@@ -105,8 +107,7 @@ static void test_apikeys(void **state)
     const char *bad[] = {"{\"admins\": []}", "{\"admin\": [\"md5:00\"]}",
                          "{\"tenants\": {\"acme\": [\"sha256:zz\"]}}", "[]"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_int_not_equal(ingest_apikeys_parse(bad[i], strlen(bad[i]), &k, err, sizeof(err)),
-                             0);
+        assert_int_not_equal(ingest_apikeys_parse(bad[i], strlen(bad[i]), &k, err, sizeof(err)), 0);
     assert_int_not_equal(ingest_apikeys_parse(bad[0], strlen(bad[0]), &k, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "admins: unknown key"));
 }
@@ -117,8 +118,8 @@ static void test_apikeys_find(void **state)
     /* computed: printf %s k1 | sha256sum ; printf %s adm | sha256sum */
     char text[512];
     snprintf(text, sizeof(text),
-             "{\"admin\": [\"sha256:%s\"], \"tenants\": {\"acme\": [\"sha256:%s\"]}}",
-             ADM_HASH, K1_HASH);
+             "{\"admin\": [\"sha256:%s\"], \"tenants\": {\"acme\": [\"sha256:%s\"]}}", ADM_HASH,
+             K1_HASH);
     struct ingest_apikeys *k;
     char err[256];
     bool admin = true;

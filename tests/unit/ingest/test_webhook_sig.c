@@ -47,10 +47,10 @@ struct tw_vector {
 static const struct tw_vector tw[] = {
     {"T1", "https://mycompany.com/myapp.php?foo=1&bar=2", NULL, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", 1},
     {"T2", "https://example.com/myapp.php?foo=1&bar=2", NULL, "L/OH5YylLD5NRKLltdqwSvS0BnU=", 2},
-    {"T3", "https://mycompany.com:443/myapp.php?foo=1&bar=2", NULL, "kvajT1Ptam85bY51eRf/AJRuM3w=",
-     1},
-    {"T3b", "http://mycompany.com:80/myapp.php?foo=1&bar=2", NULL, "0ZXoZLH/DfblKGATFgpif+LLRf4=",
-     1},
+    {"T3", "https://mycompany.com:443/myapp.php?foo=1&bar=2", NULL,
+     "kvajT1Ptam85bY51eRf/AJRuM3w=", 1},
+    {"T3b", "http://mycompany.com:80/myapp.php?foo=1&bar=2", NULL,
+     "0ZXoZLH/DfblKGATFgpif+LLRf4=", 1},
     {"T3c", "http://mycompany.com:1234/myapp.php?foo=1&bar=2", NULL,
      "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=", 1},
     {"T4",
@@ -140,14 +140,14 @@ static void test_twilio_vectors(void **state)
         /* another token */
         const char *other[] = {"12346"};
         assert_int_equal(ingest_twilio_verify(other, 1, v->url, v->params ? &f : NULL,
-                                              v->body ? v->body : "",
-                                              v->body ? strlen(v->body) : 0, v->sig),
+                                              v->body ? v->body : "", v->body ? strlen(v->body) : 0,
+                                              v->sig),
                          RT_EAUTH);
         /* rotation: the right token second */
         const char *two[] = {"next-token", "12345"};
         assert_int_equal(ingest_twilio_verify(two, 2, v->url, v->params ? &f : NULL,
-                                              v->body ? v->body : "",
-                                              v->body ? strlen(v->body) : 0, v->sig),
+                                              v->body ? v->body : "", v->body ? strlen(v->body) : 0,
+                                              v->sig),
                          0);
         ingest_form_free(&f);
     }
@@ -163,11 +163,12 @@ static void test_twilio_sign_string(void **state)
     assert_string_equal(sig, "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
     ingest_form_free(&f);
     /* T5 matches only in the :443 form, T3 (given with :443) also without it */
-    assert_int_equal(ingest_twilio_sign("12345",
-                                        "https://mycompany.com:443/myapp.php?foo=1&bar=2&bodySHA256="
-                                        "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-                                        NULL, sig),
-                     0);
+    assert_int_equal(
+        ingest_twilio_sign("12345",
+                           "https://mycompany.com:443/myapp.php?foo=1&bar=2&bodySHA256="
+                           "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+                           NULL, sig),
+        0);
     assert_string_equal(sig, "Ldidvp12m26NI7eqEvxnEpkd9Hc=");
     /* GET: the URL alone */
     assert_int_equal(ingest_twilio_sign("12345", tw[0].url, NULL, sig), 0);
@@ -183,18 +184,17 @@ static void test_twilio_form_encoded(void **state)
     assert_int_equal(ingest_form_parse(body, strlen(body), &f), 0);
     assert_int_equal(f.n, 5);
     assert_string_equal(ingest_form_get(&f, "From"), "+14158675309");
-    assert_int_equal(ingest_twilio_verify(token12345, 1, tw[0].url, &f, body, strlen(body),
-                                          tw[0].sig),
-                     0);
+    assert_int_equal(
+        ingest_twilio_verify(token12345, 1, tw[0].url, &f, body, strlen(body), tw[0].sig), 0);
     ingest_form_free(&f);
     /* '+' is a space, so an unescaped plus changes the signed value */
     const char *plus = "CallSid=CA1234567890ABCDE&Caller=+14158675309&Digits=1234"
                        "&From=+14158675309&To=+18005551212";
     assert_int_equal(ingest_form_parse(plus, strlen(plus), &f), 0);
     assert_string_equal(ingest_form_get(&f, "To"), " 18005551212");
-    assert_int_equal(ingest_twilio_verify(token12345, 1, tw[0].url, &f, plus, strlen(plus),
-                                          tw[0].sig),
-                     RT_EAUTH);
+    assert_int_equal(
+        ingest_twilio_verify(token12345, 1, tw[0].url, &f, plus, strlen(plus), tw[0].sig),
+        RT_EAUTH);
     ingest_form_free(&f);
     /* malformed encodings */
     const char *bad[] = {"a=%", "a=%2", "a=%zz", "a=1&b=%4", "%00=1", "a=%00"};
@@ -281,9 +281,8 @@ static void test_telnyx_vector(void **state)
     assert_int_equal(ingest_telnyx_key_parse(telnyx_key, keys[0]), 0);
     size_t blen = strlen(telnyx_body);
     long long now = 1700000000;
-    assert_int_equal(ingest_telnyx_verify(keys, 1, "1700000000", telnyx_sig, telnyx_body, blen,
-                                          now, 300),
-                     0);
+    assert_int_equal(
+        ingest_telnyx_verify(keys, 1, "1700000000", telnyx_sig, telnyx_body, blen, now, 300), 0);
     /* window with a pinned clock */
     assert_int_equal(
         ingest_telnyx_verify(keys, 1, "1700000000", telnyx_sig, telnyx_body, blen, now + 300, 300),
@@ -311,8 +310,7 @@ static void test_telnyx_vector(void **state)
     for (size_t k = 0; ts[k]; k++) {
         ts[k] ^= 1;
         assert_int_not_equal(
-            ingest_telnyx_verify(keys, 1, ts, telnyx_sig, telnyx_body, blen, now, 1000000000),
-            0);
+            ingest_telnyx_verify(keys, 1, ts, telnyx_sig, telnyx_body, blen, now, 1000000000), 0);
         ts[k] ^= 1;
     }
     /* one byte of the signature */
@@ -325,7 +323,7 @@ static void test_telnyx_vector(void **state)
     }
     free(s);
     /* non-numeric timestamps and missing headers */
-    const char *badts[] = {"", "17000000x0", " 1700000000", "-1700000000", "1700000000.0",
+    const char *badts[] = {"",    "17000000x0", " 1700000000", "-1700000000", "1700000000.0",
                            "1e9", "0x6553F100"};
     for (size_t i = 0; i < sizeof(badts) / sizeof(badts[0]); i++)
         assert_int_equal(
@@ -338,12 +336,11 @@ static void test_telnyx_vector(void **state)
     /* rotation: a wrong key first */
     memset(keys[0], 7, 32);
     assert_int_equal(ingest_telnyx_key_parse(telnyx_key, keys[1]), 0);
-    assert_int_equal(ingest_telnyx_verify(keys, 2, "1700000000", telnyx_sig, telnyx_body, blen,
-                                          now, 300),
-                     0);
-    assert_int_equal(ingest_telnyx_verify(keys, 1, "1700000000", telnyx_sig, telnyx_body, blen,
-                                          now, 300),
-                     RT_EAUTH);
+    assert_int_equal(
+        ingest_telnyx_verify(keys, 2, "1700000000", telnyx_sig, telnyx_body, blen, now, 300), 0);
+    assert_int_equal(
+        ingest_telnyx_verify(keys, 1, "1700000000", telnyx_sig, telnyx_body, blen, now, 300),
+        RT_EAUTH);
 }
 
 static void test_telnyx_keys(void **state)
@@ -478,17 +475,16 @@ static void test_vonage_vector(void **state)
     assert_int_equal(ingest_vonage_verify(wrong, 1, vonage_jwt, vonage_body, blen, now, 300, &cl),
                      RT_EAUTH);
     const char *two[] = {"old", vonage_secret};
-    assert_int_equal(ingest_vonage_verify(two, 2, vonage_jwt, vonage_body, blen, now, 300, &cl),
-                     0);
+    assert_int_equal(ingest_vonage_verify(two, 2, vonage_jwt, vonage_body, blen, now, 300, &cl), 0);
     /* missing or malformed header */
     assert_int_equal(ingest_vonage_verify(secrets, 1, NULL, vonage_body, blen, now, 300, &cl),
                      RT_EINVAL);
-    assert_int_equal(ingest_vonage_verify(secrets, 1, vonage_jwt + 7, vonage_body, blen, now, 300,
-                                          &cl),
-                     RT_EINVAL);
-    assert_int_equal(ingest_vonage_verify(secrets, 1, "Bearer a.b", vonage_body, blen, now, 300,
-                                          &cl),
-                     RT_EINVAL);
+    assert_int_equal(
+        ingest_vonage_verify(secrets, 1, vonage_jwt + 7, vonage_body, blen, now, 300, &cl),
+        RT_EINVAL);
+    assert_int_equal(
+        ingest_vonage_verify(secrets, 1, "Bearer a.b", vonage_body, blen, now, 300, &cl),
+        RT_EINVAL);
 }
 
 static void test_vonage_alg_pinned(void **state)
@@ -525,11 +521,11 @@ static void test_vonage_alg_pinned(void **state)
                                       vonage_secret),
                              vonage_body, blen, 1700000000, 300, &cl),
         RT_EINVAL);
-    assert_int_equal(ingest_vonage_verify(secrets, 1,
-                                          make_jwt("{\"alg\":\"HS256\"}", "{\"iat\":1700000000}",
-                                                   vonage_secret),
-                                          vonage_body, blen, 1700000000, 300, &cl),
-                     RT_EINVAL);
+    assert_int_equal(
+        ingest_vonage_verify(secrets, 1,
+                             make_jwt("{\"alg\":\"HS256\"}", "{\"iat\":1700000000}", vonage_secret),
+                             vonage_body, blen, 1700000000, 300, &cl),
+        RT_EINVAL);
 }
 
 static void test_vonage_normalize(void **state)
@@ -571,12 +567,11 @@ static void test_generic(void **state)
     char sig[68];
     assert_int_equal(ingest_generic_sign("generic-secret", "1700000000", body, blen, sig), 0);
     assert_string_equal(sig, want); /* computed with openssl dgst -hmac */
-    assert_int_equal(ingest_generic_verify(secrets, 2, "1700000000", want, body, blen, 1700000000,
-                                           300),
-                     0);
-    assert_int_equal(ingest_generic_verify(secrets, 2, "1700000000", want, body, blen, 1700000301,
-                                           300),
-                     RT_ETIMEDOUT);
+    assert_int_equal(
+        ingest_generic_verify(secrets, 2, "1700000000", want, body, blen, 1700000000, 300), 0);
+    assert_int_equal(
+        ingest_generic_verify(secrets, 2, "1700000000", want, body, blen, 1700000301, 300),
+        RT_ETIMEDOUT);
     char *b = strdup(body);
     for (size_t k = 0; k < blen; k++) {
         b[k] ^= 1;
@@ -603,9 +598,9 @@ static void test_generic(void **state)
     free(s);
     assert_int_equal(ingest_generic_verify(secrets, 2, "17e8", want, body, blen, 1700000000, 300),
                      RT_EINVAL);
-    assert_int_equal(ingest_generic_verify(secrets, 2, "1700000000", NULL, body, blen, 1700000000,
-                                           300),
-                     RT_EINVAL);
+    assert_int_equal(
+        ingest_generic_verify(secrets, 2, "1700000000", NULL, body, blen, 1700000000, 300),
+        RT_EINVAL);
     struct ingest_call c;
     assert_int_equal(ingest_generic_normalize(body, blen, &c), 0);
     assert_int_equal(c.state, INGEST_CALL_RINGING);
@@ -642,12 +637,12 @@ static void test_base64_strict(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_twilio_vectors),     cmocka_unit_test(test_twilio_sign_string),
+        cmocka_unit_test(test_twilio_vectors),      cmocka_unit_test(test_twilio_sign_string),
         cmocka_unit_test(test_twilio_form_encoded), cmocka_unit_test(test_twilio_body_hash_rules),
-        cmocka_unit_test(test_twilio_normalize),   cmocka_unit_test(test_telnyx_vector),
-        cmocka_unit_test(test_telnyx_keys),        cmocka_unit_test(test_telnyx_normalize),
-        cmocka_unit_test(test_vonage_vector),      cmocka_unit_test(test_vonage_alg_pinned),
-        cmocka_unit_test(test_vonage_normalize),   cmocka_unit_test(test_generic),
+        cmocka_unit_test(test_twilio_normalize),    cmocka_unit_test(test_telnyx_vector),
+        cmocka_unit_test(test_telnyx_keys),         cmocka_unit_test(test_telnyx_normalize),
+        cmocka_unit_test(test_vonage_vector),       cmocka_unit_test(test_vonage_alg_pinned),
+        cmocka_unit_test(test_vonage_normalize),    cmocka_unit_test(test_generic),
         cmocka_unit_test(test_base64_strict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
