@@ -801,6 +801,42 @@ static void test_windows(void)
     stop_ingest();
 }
 
+/* A bad secrets file refuses to start (exit 2) naming the key; Twilio without RT_PUBLIC_URL
+ * too; without the files the routes exist and refuse everything. */
+static void test_config(void)
+{
+    fprintf(stderr, "-- %s\n", __func__);
+    char bin[600], e1[700], line[2048];
+    struct rt_test_proc p;
+    snprintf(bin, sizeof(bin), "%s/ingest/rt-ingest", getenv("RT_TEST_BIN"));
+    char *argv[] = {bin, NULL};
+    write_file("bad.json", "{\"tenants\": {\"acme\": {\"twilio\": {\"auth_tokenz\": [\"x\"]}}}}");
+    snprintf(e1, sizeof(e1), "RT_WEBHOOK_SECRETS=%s/bad.json", dir);
+    char *env1[] = {e1, "RT_INGEST_LISTEN=127.0.0.1:0", NULL};
+    CHECK(rt_test_proc_start(&p, argv, env1) == 0, "start");
+    CHECK(rt_test_proc_wait_log(&p, "config.invalid", 10000, line, sizeof(line)) &&
+              strstr(line, "tenants.acme.twilio.auth_tokenz: unknown key"),
+          "no config error naming the key: %s", line);
+    usleep(200000);
+    CHECK(rt_test_proc_stop(&p, SIGTERM, 5000) == 2, "bad secrets file: exit status not 2");
+    snprintf(e1, sizeof(e1), "RT_WEBHOOK_SECRETS=%s/secrets.json", dir);
+    CHECK(rt_test_proc_start(&p, argv, env1) == 0, "start");
+    CHECK(rt_test_proc_wait_log(&p, "RT_PUBLIC_URL", 10000, NULL, 0), "twilio without public URL");
+    usleep(200000);
+    CHECK(rt_test_proc_stop(&p, SIGTERM, 5000) == 2, "no RT_PUBLIC_URL: exit status not 2");
+    char *env2[] = {"RT_INGEST_LISTEN=127.0.0.1:0", "RT_REDIS_URL=redis://127.0.0.1:1/0", NULL};
+    CHECK(rt_test_proc_start(&p, argv, env2) == 0, "start");
+    CHECK(rt_test_proc_wait_log(&p, "process.ready", 10000, line, sizeof(line)), "no files");
+    int saved = port;
+    port = rt_test_url_port(line);
+    CHECK(req("POST", "/webhooks/generic/acme", NULL, "{}", 2, NULL) == 404, "no secrets: 404");
+    CHECK(req("POST", "/api/v1/publish", "Authorization: Bearer acme-key\r\n", "{}", 2, NULL) ==
+              401,
+          "no keys: 401");
+    port = saved;
+    CHECK(rt_test_proc_stop(&p, SIGTERM, 10000) == 0, "exit");
+}
+
 int main(void)
 {
     char rport[32], path[700];
@@ -829,6 +865,7 @@ int main(void)
     test_redis_down();
     stop_ingest();
     test_windows();
+    test_config();
     redisFree(rds);
     char rdir[600];
     snprintf(rdir, sizeof(rdir), "%s/redis", dir);
