@@ -67,6 +67,8 @@ int main(int argc, char **argv)
     in.proc.on_redis = on_redis;
     in.proc.arg = &in;
     if (load_files(&in)) {
+        ingest_apikeys_free(in.apikeys);
+        ingest_secrets_free(in.secrets);
         ingest_config_free(&cfg);
         return 2;
     }
