@@ -165,7 +165,7 @@ static void batch_done(struct batch *b)
     if (b->failed) {
         RT_WARN("publish.failed", "publish not stored", RT_LF_UINT("events", b->n),
                 RT_LF_ERR(b->failed));
-        ingest_refuse(b->req, api->metrics, "publish", 503, "redis_unavailable",
+        ingest_refuse(b->req, api->metrics, "publish", "", 503, "redis_unavailable",
                       "retry with the same idempotency keys", (unsigned)api->cfg->retry_after);
         batch_free(b);
         return;
@@ -254,7 +254,7 @@ static bool authenticate(struct ingest_publish_api *api, struct evhttp_request *
         !ingest_apikeys_find(api->keys, auth + 7, strlen(auth + 7), admin, tenant)) {
         RT_WARN("publish.rejected", "publish refused", RT_LF_INT("status", 401),
                 RT_LF_STR("reason", auth ? "bad_key" : "missing_key"));
-        ingest_refuse(req, api->metrics, "publish", 401, auth ? "bad_key" : "missing_key",
+        ingest_refuse(req, api->metrics, "publish", "", 401, auth ? "bad_key" : "missing_key",
                       "Authorization: Bearer <api key> required", 0);
         return false;
     }
@@ -269,7 +269,7 @@ static void handle(struct ingest_publish_api *api, struct evhttp_request *req, j
     char msg[200];
     int status = 400;
     if (n == 0 || n > INGEST_PUBLISH_BATCH_MAX) {
-        ingest_refuse(req, api->metrics, "publish", 400, "bad_batch_size",
+        ingest_refuse(req, api->metrics, "publish", "", 400, "bad_batch_size",
                       "a batch holds 1 to 1000 events", 0);
         return;
     }
@@ -292,12 +292,12 @@ static void handle(struct ingest_publish_api *api, struct evhttp_request *req, j
             snprintf(full, sizeof(full), "event %zu: %s", built, msg);
         RT_WARN("publish.rejected", "publish refused", RT_LF_INT("status", status),
                 RT_LF_STR("tenant", key_tenant), RT_LF_STR("reason", full));
-        ingest_refuse(req, api->metrics, "publish", status,
+        ingest_refuse(req, api->metrics, "publish", "", status,
                       status == 403 ? "forbidden_tenant" : "bad_request", full, 0);
     } else {
         unsigned wait = rate_check(api, tenants, n);
         if (wait)
-            ingest_refuse(req, api->metrics, "publish", 429, "rate_limited",
+            ingest_refuse(req, api->metrics, "publish", "", 429, "rate_limited",
                           "tenant rate limit exceeded", wait);
         else
             send_batch(api, req, items, n, single, t0);
@@ -316,7 +316,7 @@ static void on_publish(struct evhttp_request *req, void *arg)
     const char *tenant = NULL;
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-        ingest_refuse(req, api->metrics, "publish", 405, "method_not_allowed", NULL, 0);
+        ingest_refuse(req, api->metrics, "publish", "", 405, "method_not_allowed", NULL, 0);
         return;
     }
     if (!authenticate(api, req, &admin, &tenant))
@@ -324,7 +324,7 @@ static void on_publish(struct evhttp_request *req, void *arg)
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     if (len > (size_t)api->cfg->publish_max_body) {
-        ingest_refuse(req, api->metrics, "publish", 413, "body_too_large", NULL, 0);
+        ingest_refuse(req, api->metrics, "publish", "", 413, "body_too_large", NULL, 0);
         return;
     }
     json_error_t jerr;
@@ -332,7 +332,7 @@ static void on_publish(struct evhttp_request *req, void *arg)
                               JSON_REJECT_DUPLICATES, &jerr);
     if (!root || !(json_is_object(root) || json_is_array(root))) {
         json_decref(root);
-        ingest_refuse(req, api->metrics, "publish", 400, "malformed_json",
+        ingest_refuse(req, api->metrics, "publish", "", 400, "malformed_json",
                       "expected a JSON object or array", 0);
         return;
     }

@@ -8,16 +8,18 @@
 #include <string.h>
 #include <time.h>
 
-void ingest_refuse(struct evhttp_request *req, struct rt_metrics *m, const char *source, int status,
-                   const char *reason, const char *message, unsigned retry_after)
+void ingest_refuse(struct evhttp_request *req, struct rt_metrics *m, const char *source,
+                   const char *provider, int status, const char *reason, const char *message,
+                   unsigned retry_after)
 {
-    char labels[160], l1[64], l2[96];
+    char labels[240], l1[64], l2[64], l3[96];
     rt_metrics_label(l1, sizeof(l1), "source", source);
-    rt_metrics_label(l2, sizeof(l2), "reason", reason);
-    snprintf(labels, sizeof(labels), "%s,%s", l1, l2);
+    rt_metrics_label(l2, sizeof(l2), "provider", provider);
+    rt_metrics_label(l3, sizeof(l3), "reason", reason);
+    snprintf(labels, sizeof(labels), "%s,%s,%s", l1, l2, l3);
     rt_metric_inc(rt_metrics_get(m, RT_METRIC_COUNTER, "rt_ingest_rejects_total",
-                                 "requests refused by rt-ingest, by route and reason", labels, NULL,
-                                 0));
+                                 "requests refused by rt-ingest, by route, provider and reason",
+                                 labels, NULL, 0));
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     if (retry_after) {
         char ra[16];

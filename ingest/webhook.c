@@ -66,7 +66,7 @@ static void refuse(struct ingest_webhooks *w, struct evhttp_request *req, const 
 {
     RT_WARN("webhook.rejected", "webhook refused", RT_LF_STR("provider", provider),
             RT_LF_STR("tenant", tenant), RT_LF_INT("status", status), RT_LF_STR("reason", reason));
-    ingest_refuse(req, w->metrics, "webhook", status, reason, NULL,
+    ingest_refuse(req, w->metrics, "webhook", provider, status, reason, NULL,
                   status == 503 ? (unsigned)w->cfg->retry_after : 0);
 }
 
@@ -203,7 +203,7 @@ static void on_applied(int status, const char *event, const char *id, void *arg)
         RT_WARN("webhook.redis_failed", "webhook not stored", RT_LF_STR("provider", pname),
                 RT_LF_STR("tenant", p->tenant), RT_LF_STR("call_id", p->call_id),
                 RT_LF_ERR(status));
-        ingest_refuse(p->req, w->metrics, "webhook", 503, "redis_unavailable", NULL,
+        ingest_refuse(p->req, w->metrics, "webhook", pname, 503, "redis_unavailable", NULL,
                       (unsigned)w->cfg->retry_after);
         free(p);
         return;
@@ -301,15 +301,15 @@ static void on_webhook(struct evhttp_request *req, void *arg)
     char tenant[RT_TENANT_MAX + 2];
     int prov = -1;
     if (!parse_path(req, &prov, tenant, sizeof(tenant))) {
-        ingest_refuse(req, w->metrics, "webhook", 404, "not_found", "no such provider or tenant",
-                      0);
+        ingest_refuse(req, w->metrics, "webhook", "", 404, "not_found",
+                      "no such provider or tenant", 0);
         return;
     }
     const struct ingest_provider_secrets *ps =
         ingest_secrets_get(w->secrets, tenant, (enum ingest_provider)prov);
     if (!ps) {
-        ingest_refuse(req, w->metrics, "webhook", 404, "not_found", "no such provider or tenant",
-                      0);
+        ingest_refuse(req, w->metrics, "webhook", ingest_provider_name((enum ingest_provider)prov),
+                      404, "not_found", "no such provider or tenant", 0);
         return;
     }
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
@@ -317,7 +317,8 @@ static void on_webhook(struct evhttp_request *req, void *arg)
     if (cmd != EVHTTP_REQ_POST && !(cmd == EVHTTP_REQ_GET && prov == INGEST_PROVIDER_TWILIO)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
                           prov == INGEST_PROVIDER_TWILIO ? "GET, POST" : "POST");
-        ingest_refuse(req, w->metrics, "webhook", 405, "method_not_allowed", NULL, 0);
+        ingest_refuse(req, w->metrics, "webhook", ingest_provider_name((enum ingest_provider)prov),
+                      405, "method_not_allowed", NULL, 0);
         return;
     }
     dispatch(w, req, prov, ps, tenant, t0);

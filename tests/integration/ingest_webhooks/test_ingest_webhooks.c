@@ -860,6 +860,23 @@ int main(void)
     CHECK(!rt_test_proc_wait_log(&proc, "acme-key", 1, NULL, 0), "a key in the log");
     CHECK(!rt_test_proc_wait_log(&proc, telnyx_vector_sig, 1, NULL, 0), "a signature in the log");
     CHECK(!rt_test_proc_wait_log(&proc, "amazing", 1, NULL, 0), "a body in the log");
+    char *metrics;
+    CHECK(req("GET", "/metrics", NULL, "", 0, &metrics) == 200, "metrics");
+    const char *want[] = {
+        "rt_ingest_rejects_total{source=\"webhook\",provider=\"generic\",reason=\"bad_signature\"}",
+        "rt_ingest_rejects_total{source=\"webhook\",provider=\"telnyx\",reason=\"missing_or_"
+        "malformed_signature\"}",
+        "rt_ingest_rejects_total{source=\"webhook\",provider=\"generic\",reason=\"body_too_"
+        "large\"}",
+        "rt_ingest_rejects_total{source=\"publish\",provider=\"\",reason=\"rate_limited\"} 1",
+        "rt_ingest_rejects_total{source=\"publish\",provider=\"\",reason=\"forbidden_tenant\"} 1",
+        "rt_ingest_webhooks_total{provider=\"twilio\",tenant=\"acme\",outcome=\"duplicate\"}",
+        "rt_ingest_webhooks_total{provider=\"vonage\",tenant=\"acme\",outcome=\"stale\"} 1",
+        "rt_ingest_webhook_latency_seconds_count",
+        "rt_ingest_publish_latency_seconds_count"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        CHECK(strstr(metrics, want[i]), "metrics lack %s", want[i]);
+    free(metrics);
     test_redis_down();
     stop_ingest();
     test_windows();
