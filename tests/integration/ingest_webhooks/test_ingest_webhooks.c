@@ -216,6 +216,8 @@ static int vonage_raw(const char *auth, const char *body, char **out)
     return req("POST", "/webhooks/vonage/acme", auth ? hdr : NULL, body, strlen(body), out);
 }
 
+static const char *vonage_api_key = "a1b2c3d";
+
 static int vonage(const char *body, long long iat, const char *jti, char **out)
 {
     unsigned char h[32], mac[32];
@@ -224,8 +226,8 @@ static int vonage(const char *body, long long iat, const char *jti, char **out)
     ingest_hex_encode(h, 32, hex);
     snprintf(claims, sizeof(claims),
              "{\"iat\":%lld,\"jti\":\"%s\",\"iss\":\"Vonage\",\"payload_hash\":\"%s\","
-             "\"api_key\":\"a1b2c3d\"}",
-             iat, jti, hex);
+             "\"api_key\":\"%s\"}",
+             iat, jti, hex, vonage_api_key);
     const char *hdr = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
     b64url((const unsigned char *)hdr, strlen(hdr), hb);
     b64url((const unsigned char *)claims, strlen(claims), cb);
@@ -495,6 +497,12 @@ static void test_call_model(void)
     CHECK(strstr(body, "stale"), "%s", body);
     free(body);
     CHECK(xlen(ALL) == all + 1, "vonage completed after busy published");
+    /* correctly signed, but an api_key the tenant's allow-list does not have */
+    vonage_api_key = "other";
+    CHECK(vonage("{\"uuid\":\"vu-2\",\"status\":\"ringing\"}", CLOCK, "j-other", NULL) == 403,
+          "unknown account");
+    vonage_api_key = "a1b2c3d";
+    CHECK(xlen(ALL) == all + 1, "unknown account published");
     ev = last_event(ACME_CALLS);
     CHECK(ev && strcmp(dget(ev, "outcome"), "busy") == 0, "busy kept");
     json_decref(ev);
