@@ -175,6 +175,37 @@ static void test_twilio_sign_string(void **state)
     assert_int_equal(ingest_twilio_verify(token12345, 1, tw[0].url, NULL, "", 0, sig), 0);
 }
 
+/* signed in one form, verified in the other: the default port is added or removed, never another */
+static void test_twilio_port_forms(void **state)
+{
+    (void)state;
+    const char *pairs[][2] = {
+        {"https://h.example/p?q=1", "https://h.example:443/p?q=1"},
+        {"http://h.example/p", "http://h.example:80/p"},
+        {"https://user:pw@h.example/p", "https://user:pw@h.example:443/p"},
+        {"https://[2001:db8::1]/p", "https://[2001:db8::1]:443/p"},
+        {"https://h.example?x=1", "https://h.example:443?x=1"},
+    };
+    char sig[29];
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        for (int d = 0; d < 2; d++) {
+            assert_int_equal(ingest_twilio_sign("12345", pairs[i][d], NULL, sig), 0);
+            assert_int_equal(ingest_twilio_verify(token12345, 1, pairs[i][1 - d], NULL, "", 0, sig),
+                             0);
+        }
+    }
+    const char *no[][2] = {
+        {"https://h.example/p", "https://h.example:8443/p"},
+        {"https://h.example/p", "https://h.example:80/p"},
+        {"http://h.example/p", "http://h.example:443/p"},
+        {"https://h.example/p", "http://h.example/p"},
+    };
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+        assert_int_equal(ingest_twilio_sign("12345", no[i][0], NULL, sig), 0);
+        assert_int_equal(ingest_twilio_verify(token12345, 1, no[i][1], NULL, "", 0, sig), RT_EAUTH);
+    }
+}
+
 static void test_twilio_form_encoded(void **state)
 {
     (void)state;
@@ -637,12 +668,19 @@ static void test_base64_strict(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_twilio_vectors),      cmocka_unit_test(test_twilio_sign_string),
-        cmocka_unit_test(test_twilio_form_encoded), cmocka_unit_test(test_twilio_body_hash_rules),
-        cmocka_unit_test(test_twilio_normalize),    cmocka_unit_test(test_telnyx_vector),
-        cmocka_unit_test(test_telnyx_keys),         cmocka_unit_test(test_telnyx_normalize),
-        cmocka_unit_test(test_vonage_vector),       cmocka_unit_test(test_vonage_alg_pinned),
-        cmocka_unit_test(test_vonage_normalize),    cmocka_unit_test(test_generic),
+        cmocka_unit_test(test_twilio_vectors),
+        cmocka_unit_test(test_twilio_port_forms),
+        cmocka_unit_test(test_twilio_sign_string),
+        cmocka_unit_test(test_twilio_form_encoded),
+        cmocka_unit_test(test_twilio_body_hash_rules),
+        cmocka_unit_test(test_twilio_normalize),
+        cmocka_unit_test(test_telnyx_vector),
+        cmocka_unit_test(test_telnyx_keys),
+        cmocka_unit_test(test_telnyx_normalize),
+        cmocka_unit_test(test_vonage_vector),
+        cmocka_unit_test(test_vonage_alg_pinned),
+        cmocka_unit_test(test_vonage_normalize),
+        cmocka_unit_test(test_generic),
         cmocka_unit_test(test_base64_strict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
