@@ -152,6 +152,6 @@ bool ingest_parse_unix(const char *s, long long *out)
 
 bool ingest_in_window(long long ts, long long now, long long window)
 {
-    long long d = now - ts;
-    return d <= window && d >= -window;
+    /* no subtraction involving ts: it may come from a JSON integer anywhere in 64 bits */
+    return ts >= now - window && ts <= now + window;
 }

@@ -537,6 +537,25 @@ static void test_vonage_alg_pinned(void **state)
         assert_int_equal(ingest_vonage_verify(secrets, 1, make_jwt(algs[i], claims, vonage_secret),
                                               vonage_body, blen, 1700000000, 300, &cl),
                          RT_EAUTH);
+    /* iat at the ends of the 64-bit range: refused, no overflow */
+    assert_int_equal(
+        ingest_vonage_verify(secrets, 1,
+                             make_jwt("{\"alg\":\"HS256\"}",
+                                      "{\"iat\":-9223372036854775808,\"payload_hash\":"
+                                      "\"0c4c6cb54dfe571aa739bedeb655808516ad247500b8c7e2ec72a671d3"
+                                      "e5321b\"}",
+                                      vonage_secret),
+                             vonage_body, blen, 1700000000, 300, &cl),
+        RT_ETIMEDOUT);
+    assert_int_equal(
+        ingest_vonage_verify(secrets, 1,
+                             make_jwt("{\"alg\":\"HS256\"}",
+                                      "{\"iat\":9223372036854775807,\"payload_hash\":"
+                                      "\"0c4c6cb54dfe571aa739bedeb655808516ad247500b8c7e2ec72a671d3"
+                                      "e5321b\"}",
+                                      vonage_secret),
+                             vonage_body, blen, 1700000000, 300, &cl),
+        RT_ETIMEDOUT);
     /* alg none with an empty signature */
     assert_int_not_equal(ingest_vonage_verify(secrets, 1,
                                               "Bearer eyJhbGciOiJub25lIn0.eyJpYXQiOjF9.",
