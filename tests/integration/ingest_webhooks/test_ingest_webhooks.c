@@ -444,6 +444,18 @@ static void test_call_model(void)
     CHECK(strstr(body, "duplicate"), "%s", body);
     free(body);
     CHECK(xlen(ALL) == all + 1, "redelivery published twice");
+    /* the script cache flushed under rt-ingest: NOSCRIPT, reload, retry, published once */
+    freeReplyObject(redisCommand(rds, "SCRIPT FLUSH"));
+    all = xlen(ALL);
+    CHECK(twilio("POST", t, tw_cb(b, sizeof(b), "CA101", "initiated", 0), "12345", 0, &body) == 200,
+          "after SCRIPT FLUSH: %s", body);
+    free(body);
+    CHECK(xlen(ALL) == all + 1, "after SCRIPT FLUSH");
+    freeReplyObject(redisCommand(rds, "SCRIPT FLUSH"));
+    const char *one = "{\"channel\":\"tenant\",\"event\":\"flushed\"}";
+    CHECK(req("POST", "/api/v1/publish", "Authorization: Bearer acme-key\r\n", one, strlen(one),
+              NULL) == 200,
+          "publish after SCRIPT FLUSH");
     /* rotation: the second token of the pair */
     CHECK(twilio("POST", t, tw_cb(b, sizeof(b), "CA100", "ringing", 1), "next-token", 0, NULL) ==
               200,
