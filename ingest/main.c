@@ -30,6 +30,7 @@ static void on_redis(void *arg, bool ready)
     if (ready) {
         rt_publisher_on_ready(in->publisher);
         ingest_webhooks_on_ready(in->webhooks);
+        ingest_publish_api_on_ready(in->publish);
     }
 }
 
@@ -76,7 +77,7 @@ int main(int argc, char **argv)
     if (rc == 0) {
         in.publisher = rt_publisher_new(in.proc.redis, (unsigned long)cfg.stream_maxlen);
         in.webhooks = ingest_webhooks_new(&cfg, in.secrets, &in.proc);
-        in.publish = ingest_publish_api_new(&cfg, in.apikeys, in.publisher, &in.proc);
+        in.publish = ingest_publish_api_new(&cfg, in.apikeys, &in.proc);
         rc = rt_evproc_run(&in.proc);
     }
 

@@ -1,5 +1,6 @@
 #include "publish_api.h"
 #include "apikeys.h"
+#include "batchpub.h"
 #include "ratelimit.h"
 #include "refusal.h"
 #include "sigutil.h"
@@ -11,7 +12,6 @@
 #include "rt/log.h"
 #include "rt/metrics.h"
 #include "rt/naming.h"
-#include "rt/publish.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -23,7 +23,7 @@
 struct ingest_publish_api {
     const struct ingest_config *cfg;    /* borrowed */
     const struct ingest_apikeys *keys;  /* borrowed */
-    struct rt_publisher *publisher;     /* borrowed */
+    struct ingest_batchpub *store;      /* owned */
     struct rt_metrics *metrics;         /* borrowed */
     struct ingest_ratelimit *limits;    /* owned */
     struct rt_metric *latency, *events; /* borrowed from metrics */
@@ -36,21 +36,12 @@ struct item {
     char *body;              /* owned: envelope JSON without id */
 };
 
-/* One request (single or batch) waiting for its publishes. */
+/* One request (single or batch) waiting for Redis. */
 struct batch {
     struct ingest_publish_api *api; /* borrowed */
     struct evhttp_request *req;     /* borrowed until answered */
     bool single;
-    size_t n, waiting;
-    int failed; /* first error, 0 when none */
-    char **ids; /* owned array of owned ids */
     double t0;
-};
-
-/* One publish of a batch; the callback needs the slot. */
-struct slot {
-    struct batch *b; /* borrowed */
-    size_t i;
 };
 
 static const char *const allowed_keys[] = {"channel", "event",           "data",
@@ -151,50 +142,28 @@ static int build_item(json_t *o, bool admin, const char *key_tenant, struct item
     return 0;
 }
 
-static void batch_free(struct batch *b)
+static void on_stored(int status, char *const *ids, size_t n, void *arg)
 {
-    for (size_t i = 0; i < b->n; i++)
-        free(b->ids[i]);
-    free(b->ids);
-    free(b);
-}
-
-static void batch_done(struct batch *b)
-{
+    struct batch *b = arg;
     struct ingest_publish_api *api = b->api;
-    if (b->failed) {
-        RT_WARN("publish.failed", "publish not stored", RT_LF_UINT("events", b->n),
-                RT_LF_ERR(b->failed));
+    if (status) {
+        RT_WARN("publish.failed", "publish not stored", RT_LF_UINT("events", n), RT_LF_ERR(status));
         ingest_refuse(b->req, api->metrics, "publish", "", 503, "redis_unavailable",
                       "retry with the same idempotency keys", (unsigned)api->cfg->retry_after);
-        batch_free(b);
+        free(b);
         return;
     }
     rt_metric_observe(api->latency, ingest_mono_now() - b->t0);
-    rt_metric_add(api->events, (double)b->n);
+    rt_metric_add(api->events, (double)n);
     if (b->single) {
-        rt_httpd_reply_json(b->req, 200, json_pack("{s:s}", "id", b->ids[0]));
+        rt_httpd_reply_json(b->req, 200, json_pack("{s:s}", "id", ids[0]));
     } else {
-        json_t *ids = json_array();
-        for (size_t i = 0; i < b->n; i++)
-            json_array_append_new(ids, json_string(b->ids[i]));
-        rt_httpd_reply_json(b->req, 200, json_pack("{s:o}", "ids", ids));
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_string(ids[i]));
+        rt_httpd_reply_json(b->req, 200, json_pack("{s:o}", "ids", arr));
     }
-    batch_free(b);
-}
-
-static void on_published(int status, const char *id, void *arg)
-{
-    struct slot *s = arg;
-    struct batch *b = s->b;
-    /* a duplicate idempotency key answers with the id first stored under it */
-    if ((status == 0 || status == RT_EDUPLICATE) && id)
-        b->ids[s->i] = rt_xstrdup(id);
-    else if (!b->failed)
-        b->failed = status ? status : RT_EPROTO;
-    free(s);
-    if (--b->waiting == 0)
-        batch_done(b);
+    free(b);
 }
 
 /* Takes tokens per tenant of the batch; returns 0 or the Retry-After seconds. */
@@ -217,32 +186,26 @@ static unsigned rate_check(struct ingest_publish_api *api, const char **tenants,
     return 0;
 }
 
+/* One script call stores the whole request, in order, or nothing when Redis is down. */
 static void send_batch(struct ingest_publish_api *api, struct evhttp_request *req,
                        struct item *items, size_t n, bool single, double t0)
 {
+    struct ingest_batchpub_item *bi = rt_xcalloc(n, sizeof(*bi));
+    for (size_t i = 0; i < n; i++)
+        bi[i] = (struct ingest_batchpub_item){.key = items[i].key,
+                                              .dedupe = items[i].dedupe[0] ? items[i].dedupe : NULL,
+                                              .body = items[i].body,
+                                              .len = strlen(items[i].body)};
     struct batch *b = rt_xcalloc(1, sizeof(*b));
-    *b = (struct batch){.api = api, .req = req, .single = single, .n = n, .t0 = t0};
-    b->ids = rt_xcalloc(n, sizeof(*b->ids));
-    b->waiting = 1; /* held until every publish is sent */
-    for (size_t i = 0; i < n; i++) {
-        struct slot *s = rt_xcalloc(1, sizeof(*s));
-        *s = (struct slot){b, i};
-        struct rt_publish_req pr = {.key = items[i].key,
-                                    .body = items[i].body,
-                                    .body_len = strlen(items[i].body),
-                                    .dedupe_key = items[i].dedupe[0] ? items[i].dedupe : NULL,
-                                    .dedupe_ttl_s = (unsigned)api->cfg->idempotency_ttl};
-        b->waiting++;
-        int rc = rt_publish(api->publisher, &pr, on_published, s);
-        if (rc) {
-            b->waiting--;
-            free(s);
-            b->failed = rc;
-            break;
-        }
+    *b = (struct batch){.api = api, .req = req, .single = single, .t0 = t0};
+    int rc = ingest_batchpub_send(api->store, bi, n, on_stored, b);
+    free(bi);
+    if (rc) {
+        free(b);
+        RT_WARN("publish.failed", "publish not stored", RT_LF_UINT("events", n), RT_LF_ERR(rc));
+        ingest_refuse(req, api->metrics, "publish", "", 503, "redis_unavailable",
+                      "retry with the same idempotency keys", (unsigned)api->cfg->retry_after);
     }
-    if (--b->waiting == 0)
-        batch_done(b);
 }
 
 /* The bearer key's owner; refuses (401) and returns false when missing or unknown. */
@@ -342,13 +305,13 @@ static void on_publish(struct evhttp_request *req, void *arg)
 
 struct ingest_publish_api *ingest_publish_api_new(const struct ingest_config *cfg,
                                                   const struct ingest_apikeys *keys,
-                                                  struct rt_publisher *publisher,
                                                   struct rt_evproc *proc)
 {
     struct ingest_publish_api *api = rt_xcalloc(1, sizeof(*api));
     api->cfg = cfg;
     api->keys = keys;
-    api->publisher = publisher;
+    api->store = ingest_batchpub_new(proc->redis, (unsigned long)cfg->stream_maxlen,
+                                     (unsigned)cfg->idempotency_ttl);
     api->metrics = proc->metrics;
     api->limits = ingest_ratelimit_new((double)cfg->rate, (double)cfg->rate_burst);
     api->latency =
@@ -367,5 +330,11 @@ void ingest_publish_api_free(struct ingest_publish_api *api)
     if (!api)
         return;
     ingest_ratelimit_free(api->limits);
+    ingest_batchpub_free(api->store);
     free(api);
+}
+
+void ingest_publish_api_on_ready(struct ingest_publish_api *api)
+{
+    ingest_batchpub_on_ready(api->store);
 }

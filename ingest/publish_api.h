@@ -11,16 +11,16 @@
 #define INGEST_IDEMPOTENCY_KEY_MAX 200
 
 struct rt_evproc;
-struct rt_publisher;
 struct ingest_apikeys;
 struct ingest_publish_api;
 
 /* Everything is borrowed and outlives the object. */
 struct ingest_publish_api *ingest_publish_api_new(const struct ingest_config *cfg,
                                                   const struct ingest_apikeys *keys,
-                                                  struct rt_publisher *publisher,
                                                   struct rt_evproc *proc);
 /* Free after rt_evproc_deinit (requests in flight finish first). */
 void ingest_publish_api_free(struct ingest_publish_api *api);
+/* Call on every Redis READY: loads the batch script. */
+void ingest_publish_api_on_ready(struct ingest_publish_api *api);
 
 #endif

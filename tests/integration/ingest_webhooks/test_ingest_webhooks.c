@@ -699,6 +699,25 @@ static void test_publish_api(void)
     CHECK(xlen("rt:{acme}:tenant") == n1 + 1, "idempotency key stored twice");
     free(b1);
     free(b2);
+    /* idempotency inside a batch and across requests */
+    const char *ib = "[{\"channel\":\"tenant\",\"event\":\"x\",\"idempotency_key\":\"k-2\"},"
+                     "{\"channel\":\"tenant\",\"event\":\"y\"},"
+                     "{\"channel\":\"tenant\",\"event\":\"x\",\"idempotency_key\":\"k-2\"},"
+                     "{\"channel\":\"tenant\",\"event\":\"x\",\"idempotency_key\":\"k-1\"}]";
+    n1 = xlen("rt:{acme}:tenant");
+    CHECK(req("POST", "/api/v1/publish", acme, ib, strlen(ib), &body) == 200, "%s", body);
+    o = json_loads(body, 0, NULL);
+    ids = json_object_get(o, "ids");
+    CHECK(json_array_size(ids) == 4 &&
+              strcmp(json_string_value(json_array_get(ids, 0)),
+                     json_string_value(json_array_get(ids, 2))) == 0 &&
+              strcmp(json_string_value(json_array_get(ids, 0)),
+                     json_string_value(json_array_get(ids, 1))) != 0,
+          "batch idempotency: %s", body);
+    json_decref(o);
+    free(body);
+    CHECK(xlen("rt:{acme}:tenant") == n1 + 2, "batch with repeated keys stored %lld",
+          xlen("rt:{acme}:tenant") - n1);
     /* batch size limits */
     char *many = batch_of(1001);
     const char *betah = "Authorization: Bearer beta-key\r\n";
