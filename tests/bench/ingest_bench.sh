@@ -11,6 +11,7 @@ pid=
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
     bash "$src/tests/fixtures/redis.sh" stop "$work/redis" || true
+    rm -rf "$work"
 }
 trap cleanup EXIT
 bash "$src/tests/fixtures/redis.sh" start "$work/redis" private
