@@ -15,6 +15,17 @@ struct ingest_config {
     char *public_url;      /* RT_PUBLIC_URL */
     char *api_keys;        /* RT_API_KEYS */
     long long stream_maxlen;
+    /* webhooks and publish API (issue 5) */
+    long long clock_override; /* RT_INGEST_CLOCK_OVERRIDE: test only; 0 = real clock */
+    long long webhook_window;
+    long long webhook_max_body;
+    long long webhook_dedupe_ttl;
+    long long call_ttl;
+    long long publish_max_body;
+    long long idempotency_ttl;
+    long long rate;
+    long long rate_burst;
+    long long retry_after;
 };
 
 /* Returns 0, RT_CFG_EXIT_OK or RT_ECONFIG; call ingest_config_free on every path. */
