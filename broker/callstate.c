@@ -154,7 +154,10 @@ static void event_webhook(const struct rt_envelope *env, struct health_event *ev
 {
     const char *prov = json_string_value(json_object_get(env->data, "provider"));
     const char *rcv = json_string_value(json_object_get(env->data, "received_at"));
-    const char *occ = json_string_value(json_object_get(env->data, "occurred_at"));
+    /* the ingest's call model names the provider's own time provider_event_time */
+    const char *occ = json_string_value(json_object_get(env->data, "provider_event_time"));
+    if (!occ)
+        occ = json_string_value(json_object_get(env->data, "occurred_at"));
     uint64_t occ_ms;
     ev->provider[0] = '\0';
     ev->received_ms = ev->ev_ms;

@@ -43,7 +43,7 @@ static void test_event(void **state)
                            "\"ts\":\"2026-11-23T16:00:01.000Z\",\"data\":{\"call_id\":\"CA1\","
                            "\"state\":\"answered\",\"provider\":\"twilio\","
                            "\"received_at\":\"2026-11-23T16:00:00.900Z\","
-                           "\"occurred_at\":\"2026-11-23T16:00:00.400Z\"}}",
+                           "\"provider_event_time\":\"2026-11-23T16:00:00.400Z\"}}",
                            &ev),
                      0);
     assert_string_equal(ev.tenant, "acme");
