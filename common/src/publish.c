@@ -37,8 +37,8 @@ struct pending {
     rt_publish_fn cb;
     void *arg;       /* borrowed */
     int argc;
-    char *argv[7];   /* owned copies */
-    size_t argvlen[7];
+    char *argv[8]; /* owned copies: EVALSHA sha n key [dedupe] body maxlen ttl */
+    size_t argvlen[8];
     bool retried;
 };
 
