@@ -438,7 +438,6 @@ static void on_query_readable(struct ingest_pg *s)
             PQclear(s->res);
             s->res = NULL;
             set_state(s, PG_STREAMING);
-            rt_backoff_reset(&s->backoff);
             RT_INFO("pg.streaming", "replication started", RT_LF_STR("slot", s->opts.slot),
                     RT_LF_UINT("checkpoint", ingest_pgpub_checkpoint(s->pub)));
             timer_start(s, s->opts.status_interval_ms);
@@ -581,6 +580,7 @@ static void on_flush(void *arg, uint64_t end_lsn)
     struct ingest_pg *s = arg;
     if (end_lsn > s->flushed_lsn)
         s->flushed_lsn = end_lsn;
+    rt_backoff_reset(&s->backoff); /* a session that stores commits is a healthy one */
 }
 
 static void on_pub_fail(void *arg, int err)

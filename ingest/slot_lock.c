@@ -77,10 +77,14 @@ static void on_timer(void *arg)
     if (l->released || l->pending)
         return;
     if (rt_rconn_cmd(l->rc, on_reply, l, "EVAL %s 1 %s %s %s", acquire_script, l->key, l->owner,
-                     l->ttl) == 0)
+                     l->ttl) == 0) {
         l->pending = true;
-    else if (l->held && rt_now_ms() - l->renewed_ms > l->ttl_ms * 2 / 3)
+        return;
+    }
+    if (l->held && rt_now_ms() - l->renewed_ms > l->ttl_ms * 2 / 3)
         set_held(l, false);
+    if (!l->held) /* Redis not ready: try again soon rather than a third of the lifetime later */
+        l->loop->ops->timer_start(l->timer, 100);
 }
 
 struct ingest_slot_lock *ingest_slot_lock_new(struct rt_rconn *rc, const struct rt_loop *loop,
