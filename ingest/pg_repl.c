@@ -144,7 +144,8 @@ static void fail(struct ingest_pg *s, const char *event, const char *what, int e
         s->state == PG_WAIT_LOCK)
         return;
     snprintf(s->error, sizeof(s->error), "%s", what);
-    RT_WARN(event, what, RT_LF_STR("state", state_name(s->state)), RT_LF_ERR(err),
+    RT_WARN(event, "replication session ended", RT_LF_STR("error", what),
+            RT_LF_STR("state", state_name(s->state)), RT_LF_ERR(err),
             RT_LF_STR("slot", s->opts.slot));
     close_conn(s);
     rt_metric_inc(s->m_reconnects);
@@ -156,7 +157,8 @@ static void fail(struct ingest_pg *s, const char *event, const char *what, int e
 static void fatal(struct ingest_pg *s, const char *event, const char *msg)
 {
     snprintf(s->error, sizeof(s->error), "%s", msg);
-    RT_ERROR(event, msg, RT_LF_STR("slot", s->opts.slot),
+    RT_ERROR(event, "cannot stream: configuration does not match the database",
+             RT_LF_STR("error", msg), RT_LF_STR("slot", s->opts.slot),
              RT_LF_STR("publication", s->opts.publication), RT_LF_ERR(RT_ECONFIG));
     close_conn(s);
     set_state(s, PG_STOPPED);

@@ -32,6 +32,7 @@ static int g_redis_port;
 static char g_state[512];
 static struct rt_test_proc g_procs[2];
 static char g_slot[64];
+static const char *g_case; /* names the bulk table and its tenant */
 static char g_priv_redis[600], g_priv_pg[600];
 
 static long long now_ms(void)
@@ -466,13 +467,14 @@ static void case_config(void)
 
 enum fault { FAULT_KILL_INGEST, FAULT_REDIS_RESTART, FAULT_PG_RESTART, FAULT_STANDBY };
 
-#define TXNS 100
-#define ROWS 100
+#define TXNS 20
+#define ROWS 500
 
 static bool txn_committed(PGconn *c, int lo, int hi)
 {
     char sql[160];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM bulk WHERE id BETWEEN %d AND %d", lo, hi);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM bulk_%s WHERE id BETWEEN %d AND %d", g_case,
+             lo, hi);
     PGresult *r = PQexec(c, sql);
     bool yes = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) == hi - lo + 1;
     PQclear(r);
@@ -483,9 +485,9 @@ static bool insert_txn(PGconn *c, int t)
 {
     int lo = t * ROWS + 1, hi = (t + 1) * ROWS;
     return pg_try(c,
-                  "INSERT INTO bulk (organization_id, id, v) SELECT 't_bulk', g, md5(g::text) "
+                  "INSERT INTO bulk_%s (organization_id, id, v) SELECT 't_%s', g, md5(g::text) "
                   "FROM generate_series(%d, %d) g",
-                  lo, hi);
+                  g_case, g_case, lo, hi);
 }
 
 static bool readyz_is(void *arg)
@@ -529,15 +531,16 @@ static void case_bulk(enum fault fault)
     PGconn *c = pg_open();
     char pub[80];
     snprintf(pub, sizeof(pub), "p_%s", g_slot);
-    PG(c, "CREATE TABLE IF NOT EXISTS bulk (organization_id text, id int PRIMARY KEY, v text)");
-    PG(c, "CREATE PUBLICATION %s FOR TABLE bulk", pub);
+    PG(c, "CREATE TABLE bulk_%s (organization_id text, id int PRIMARY KEY, v text)", g_case);
+    PG(c, "CREATE PUBLICATION %s FOR TABLE bulk_%s", pub, g_case);
     int port = start_ingest(0, pub, NULL, NULL, NULL, true);
     if (fault == FAULT_STANDBY) {
         start_ingest(1, pub, NULL, NULL, NULL, false);
         CHECK(rt_test_proc_wait_log(&g_procs[1], "\"port\"", 5000, NULL, 0), "standby up");
     }
     redisContext *r = redis_open(g_redis_port);
-    const char *key = "rt:{t_bulk}:db:public.bulk";
+    char key[200];
+    snprintf(key, sizeof(key), "rt:{t_%s}:db:public.bulk_%s", g_case, g_case);
     bool faulted = false;
     long long t_fault = 0, t_back = 0;
     for (int t = 0; t < TXNS; t++) {
@@ -595,12 +598,13 @@ static void case_bulk(enum fault fault)
         start_ingest(0, pub, NULL, NULL, NULL, false);
     /* a last row: events are published in commit order, so once it is in the stream every
      * earlier event (and any duplicate of one) is too */
-    PG(c, "INSERT INTO bulk VALUES ('t_bulk', %d, 'sentinel')", TXNS * ROWS + 1);
+    PG(c, "INSERT INTO bulk_%s VALUES ('t_%s', %d, 'sentinel')", g_case, g_case, TXNS * ROWS + 1);
     wait_xlen(r, key, TXNS * ROWS + 1, 90000);
     if (fault == FAULT_STANDBY) {
         CHECK(rt_test_proc_wait_log(&g_procs[1], "pg.streaming", 100, NULL, 0), "standby took over");
         fprintf(stderr, "standby streaming %lld ms after the kill\n", now_ms() - t_fault);
     }
+    int idx = fault == FAULT_STANDBY ? 1 : 0;
     json_t *ev = events(r, key);
     size_t n = json_array_size(ev);
     CHECK(n == TXNS * ROWS + 1, "%zu events for %d rows (duplicates or losses)", n,
@@ -612,6 +616,10 @@ static void case_bulk(enum fault fault)
     }
     json_decref(ev);
     fprintf(stderr, "%zu events exactly once and in order\n", n);
+    char line[4096];
+    if (rt_test_proc_wait_log(&g_procs[idx], "process.ready", 100, line, sizeof(line)))
+        fprintf(stderr, "replayed events dropped as duplicates: %.0f\n",
+                metric(rt_test_url_port(line), "rt_ingest_pg_duplicates_total"));
     redisFree(r);
     PQfinish(c);
 }
@@ -627,6 +635,7 @@ int main(int argc, char **argv)
     g_redis_port = rt_test_redis_port();
     snprintf(g_slot, sizeof(g_slot), "s_%s_%d", argv[1], (int)getpid());
     const char *c = argv[1];
+    g_case = c;
     if (strcmp(c, "types") == 0)
         case_types();
     else if (strcmp(c, "order") == 0)
