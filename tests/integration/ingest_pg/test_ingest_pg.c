@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,7 +65,7 @@ static PGconn *pg_open(void)
 {
     PGconn *c = PQconnectdb(g_conninfo);
     CHECK(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
-    PQexec(c, "SET client_min_messages = warning");
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
     return c;
 }
 
@@ -429,11 +430,14 @@ static int run_expect_exit(const char *pub, const char *routes, const char *extr
     CHECK(rt_test_proc_start(&g_procs[0], argv, envp) == 0, "start");
     CHECK(rt_test_proc_wait_log(&g_procs[0], needle, 15000, NULL, 0), "no %s in %s", needle,
           g_procs[0].log_path);
-    /* it exits by itself: a long timeout, then SIGKILL would show as -1 */
-    for (int i = 0; i < 500; i++) {
-        int st = rt_test_proc_stop(&g_procs[0], 0, 10);
-        if (st != -1 || g_procs[0].pid == 0)
-            return st;
+    /* it exits by itself */
+    for (int i = 0; i < 1000; i++) {
+        int status;
+        if (waitpid(g_procs[0].pid, &status, WNOHANG) == g_procs[0].pid) {
+            g_procs[0].pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        usleep(10000);
     }
     return rt_test_proc_stop(&g_procs[0], SIGKILL, 1000);
 }
@@ -544,6 +548,8 @@ static void case_bulk(enum fault fault)
     bool faulted = false;
     long long t_fault = 0, t_back = 0;
     for (int t = 0; t < TXNS; t++) {
+        if (t == 4) /* 2,000 rows committed: inject the fault once 1,500 events are stored */
+            wait_xlen(r, key, 1500, 30000);
         if (!faulted && xlen(r, key) >= 1500) {
             faulted = true;
             t_fault = now_ms();
