@@ -29,6 +29,7 @@ struct commit {
     unsigned nsent;       /* publishes sent (dedupe index) */
     bool closed;          /* COMMIT seen */
     bool skip;            /* at or before the loaded checkpoint */
+    bool ckpt_sent;       /* the checkpoint write of this commit was sent */
     struct commit *next;  /* owned by the list */
 };
 
@@ -203,16 +204,20 @@ static void advance(struct ingest_pgpub *p)
         p->hooks.on_flush(p->hooks.arg, flushed);
 }
 
+static void write_checkpoint(struct ingest_pgpub *p, struct commit *c);
+
 static void done_one(struct commit *c, int status)
 {
     struct ingest_pgpub *p = c->p;
     p->inflight--;
     c->outstanding--;
     rt_metric_set(p->m_inflight, (double)p->inflight);
-    if (status)
+    if (status) {
         fail(p, status);
-    else
+    } else {
+        write_checkpoint(p, c);
         advance(p);
+    }
     if (p->inflight == 0 || p->inflight + 1 == p->opts.window / 2)
         p->hooks.on_drain(p->hooks.arg);
 }
@@ -228,6 +233,27 @@ static void on_published(int status, const char *id, void *arg)
         rt_metric_inc(c->p->m_events);
     }
     done_one(c, status);
+}
+
+static void on_ckpt_set(redisAsyncContext *ac, void *r, void *privdata);
+
+/* Once every event of a closed commit is acknowledged (and so stored, whatever came before),
+ * record it as the checkpoint. Sent only then, not pipelined behind the events, so that an
+ * event answered with an error can never be covered by a checkpoint. Commits complete in order
+ * (replies come in order), so checkpoint writes are sent in commit order too. */
+static void write_checkpoint(struct ingest_pgpub *p, struct commit *c)
+{
+    if (!c->closed || c->outstanding > 0 || c->ckpt_sent || c->skip || c->nsent == 0 ||
+        p->failed)
+        return;
+    c->ckpt_sent = true;
+    if (rt_rconn_cmd(p->rc, on_ckpt_set, c, "SET %s %" PRIu64, p->ckpt_key, c->end_lsn) == 0) {
+        p->inflight++;
+        c->outstanding++;
+        rt_metric_set(p->m_inflight, (double)p->inflight);
+    } else {
+        fail(p, RT_ENOTREADY);
+    }
 }
 
 static void on_ckpt_set(redisAsyncContext *ac, void *r, void *privdata)
@@ -441,13 +467,7 @@ static void commit(struct ingest_pgpub *p, const struct ingest_pgo_msg *m)
     p->open = NULL;
     c->end_lsn = m->end_lsn;
     c->closed = true;
-    if (!c->skip && c->nsent > 0 && !p->failed) {
-        /* pipelined behind the transaction's events: Redis applies it after them */
-        if (rt_rconn_cmd(p->rc, on_ckpt_set, c, "SET %s %" PRIu64, p->ckpt_key, c->end_lsn) == 0)
-            sent(p, c);
-        else
-            fail(p, RT_ENOTREADY);
-    }
+    write_checkpoint(p, c);
     advance(p);
 }
 
