@@ -38,12 +38,28 @@ static bool is_ready(void *arg, char *reason, size_t cap)
     return true;
 }
 
+/* Starts the shutdown while the loop runs: lws and hiredis close their libuv handles
+ * asynchronously, and uv_run returns once the last one is closed. */
+static void shutdown_start(struct edge *e)
+{
+    rt_rconn_free(e->redis);
+    e->redis = NULL;
+    if (e->lws)
+        lws_context_destroy(e->lws); /* first stage; info.pcontext NULLs e->lws when done */
+    if (!uv_is_closing((uv_handle_t *)&e->sigterm)) {
+        uv_close((uv_handle_t *)&e->sigterm, NULL);
+        uv_close((uv_handle_t *)&e->sigint, NULL);
+    }
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct edge *e = h->data;
+    if (e->probes.draining)
+        return;
     e->probes.draining = true;
     RT_INFO("process.stopping", "stop signal received", RT_LF_INT("signal", signum));
-    uv_stop(&e->loop);
+    shutdown_start(e);
 }
 
 static void on_lws_log(int level, const char *line)
@@ -73,6 +89,7 @@ static int start_lws(struct edge *e)
     info.protocols = protocols;
     info.vhost_name = "rt-edge";
     info.user = &e->probes;
+    info.pcontext = &e->lws;
     info.foreign_loops = foreign;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                    LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -133,13 +150,13 @@ int main(int argc, char **argv)
         uv_run(&e.loop, UV_RUN_DEFAULT);
     }
 
-    /* tear down in reverse; lws and hiredis close their libuv handles asynchronously, so the
-     * loop runs once more until every handle is closed */
-    rt_rconn_free(e.redis);
+    /* a failed start never ran the loop: tear down the same way, then let the closes finish;
+     * lws needs a second destroy call once its handles are closed */
+    if (!e.probes.draining)
+        shutdown_start(&e);
+    uv_run(&e.loop, UV_RUN_DEFAULT);
     if (e.lws)
         lws_context_destroy(e.lws);
-    uv_close((uv_handle_t *)&e.sigterm, NULL);
-    uv_close((uv_handle_t *)&e.sigint, NULL);
     uv_run(&e.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&e.loop))
         RT_WARN("process.loop_busy", "event loop still had handles at exit");

@@ -201,11 +201,21 @@ static const char *type_name(enum rt_metric_type t)
     return "untyped";
 }
 
+/* Shortest text that reads back as the same double: 0.1 stays "0.1", 2^53 stays exact. */
+static void fmt_num(char *buf, size_t cap, double v)
+{
+    snprintf(buf, cap, "%.15g", v);
+    if (strtod(buf, NULL) != v)
+        snprintf(buf, cap, "%.17g", v);
+}
+
 static void render_series(struct sbuf *b, const struct rt_metric *s)
 {
     const char *l = s->labels;
+    char num[40];
     if (s->type != RT_METRIC_HISTOGRAM) {
-        sb_printf(b, "%s%s%s%s %.17g\n", s->name, *l ? "{" : "", l, *l ? "}" : "", s->value);
+        fmt_num(num, sizeof(num), s->value);
+        sb_printf(b, "%s%s%s%s %s\n", s->name, *l ? "{" : "", l, *l ? "}" : "", num);
         return;
     }
     unsigned long long cum = 0;
@@ -218,7 +228,8 @@ static void render_series(struct sbuf *b, const struct rt_metric *s)
             snprintf(le, sizeof(le), "+Inf");
         sb_printf(b, "%s_bucket{%s%sle=\"%s\"} %llu\n", s->name, l, *l ? "," : "", le, cum);
     }
-    sb_printf(b, "%s_sum%s%s%s %.17g\n", s->name, *l ? "{" : "", l, *l ? "}" : "", s->sum);
+    fmt_num(num, sizeof(num), s->sum);
+    sb_printf(b, "%s_sum%s%s%s %s\n", s->name, *l ? "{" : "", l, *l ? "}" : "", num);
     sb_printf(b, "%s_count%s%s%s %llu\n", s->name, *l ? "{" : "", l, *l ? "}" : "", s->count);
 }
 
