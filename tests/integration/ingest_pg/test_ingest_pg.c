@@ -247,27 +247,28 @@ static void json_is(json_t *v, const char *want, const char *what)
 static void case_types(void)
 {
     PGconn *c = pg_open();
-    PG(c, "CREATE TABLE typ (organization_id text, id int, user_id text, n numeric, "
+    PG(c, "CREATE SCHEMA s_types");
+    PG(c, "CREATE TABLE s_types.typ (organization_id text, id int, user_id text, n numeric, "
           "big numeric, f8 float8, j jsonb, ts timestamptz, b bool, arr int[], i8 bigint, "
           "nul text, doc text, PRIMARY KEY (organization_id, id))");
-    PG(c, "ALTER TABLE typ ALTER doc SET STORAGE EXTERNAL");
-    PG(c, "CREATE PUBLICATION p_types FOR TABLE typ");
+    PG(c, "ALTER TABLE s_types.typ ALTER doc SET STORAGE EXTERNAL");
+    PG(c, "CREATE PUBLICATION p_types FOR TABLE s_types.typ");
     start_ingest(0, "p_types", NULL, NULL, NULL, true);
-    PG(c, "INSERT INTO typ VALUES ('t_types', 1, 'u1', 12.34, 12345678901234567890.123, 1.5, "
+    PG(c, "INSERT INTO s_types.typ VALUES ('t_types', 1, 'u1', 12.34, 12345678901234567890.123, 1.5, "
           "'{\"a\": [1, null, \"x\"]}', '2026-01-02 03:04:05.678+02', true, '{1,2}', "
           "9007199254740993, NULL, repeat('x', 5000))");
-    PG(c, "UPDATE typ SET b = false, n = -0.5 WHERE id = 1");
-    PG(c, "DELETE FROM typ WHERE id = 1");
+    PG(c, "UPDATE s_types.typ SET b = false, n = -0.5 WHERE id = 1");
+    PG(c, "DELETE FROM s_types.typ WHERE id = 1");
     redisContext *r = redis_open(g_redis_port);
-    const char *key = "rt:{t_types}:db:public.typ";
+    const char *key = "rt:{t_types}:db:s_types.typ";
     wait_xlen(r, key, 3, 20000);
     json_t *ev = events(r, key);
     CHECK(json_array_size(ev) == 3, "3 events, got %zu", json_array_size(ev));
     json_t *ins = json_array_get(ev, 0), *upd = json_array_get(ev, 1), *del = json_array_get(ev, 2);
     CHECK(strcmp(jstr(ins, "event", NULL), "INSERT") == 0, "insert first");
-    CHECK(strcmp(jstr(ins, "channel", NULL), "db:public.typ") == 0, "channel");
+    CHECK(strcmp(jstr(ins, "channel", NULL), "db:s_types.typ") == 0, "channel");
     CHECK(strcmp(jstr(ins, "tenant", NULL), "t_types") == 0, "tenant");
-    CHECK(strcmp(jstr(ins, "data", "schema"), "public") == 0, "schema");
+    CHECK(strcmp(jstr(ins, "data", "schema"), "s_types") == 0, "schema");
     CHECK(strcmp(jstr(ins, "data", "table"), "typ") == 0, "table");
     const char *cts = jstr(ins, "data", "commit_timestamp");
     CHECK(cts && strlen(cts) == 27 && cts[10] == 'T' && cts[26] == 'Z', "commit_timestamp %s",
@@ -306,23 +307,24 @@ static void case_types(void)
 static void case_order(void)
 {
     PGconn *a = pg_open(), *b = pg_open();
-    PG(a, "CREATE TABLE ord (organization_id text, id serial PRIMARY KEY, label text)");
-    PG(a, "CREATE PUBLICATION p_order FOR TABLE ord");
+    PG(a, "CREATE SCHEMA s_order");
+    PG(a, "CREATE TABLE s_order.ord (organization_id text, id serial PRIMARY KEY, label text)");
+    PG(a, "CREATE PUBLICATION p_order FOR TABLE s_order.ord");
     start_ingest(0, "p_order", NULL, NULL, NULL, true);
     /* two concurrent transactions interleave their rows; B commits first */
     PG(a, "BEGIN");
-    PG(a, "INSERT INTO ord (organization_id, label) VALUES ('t_ord', 'a1')");
+    PG(a, "INSERT INTO s_order.ord (organization_id, label) VALUES ('t_ord', 'a1')");
     PG(b, "BEGIN");
-    PG(b, "INSERT INTO ord (organization_id, label) VALUES ('t_ord', 'b1')");
-    PG(a, "INSERT INTO ord (organization_id, label) VALUES ('t_ord', 'a2')");
-    PG(b, "INSERT INTO ord (organization_id, label) VALUES ('t_ord', 'b2')");
+    PG(b, "INSERT INTO s_order.ord (organization_id, label) VALUES ('t_ord', 'b1')");
+    PG(a, "INSERT INTO s_order.ord (organization_id, label) VALUES ('t_ord', 'a2')");
+    PG(b, "INSERT INTO s_order.ord (organization_id, label) VALUES ('t_ord', 'b2')");
     PG(b, "COMMIT");
-    PG(a, "INSERT INTO ord (organization_id, label) VALUES ('t_ord', 'a3')");
+    PG(a, "INSERT INTO s_order.ord (organization_id, label) VALUES ('t_ord', 'a3')");
     PG(a, "COMMIT");
-    PG(b, "INSERT INTO ord (organization_id, label) SELECT 't_ord', 'c' || g FROM "
+    PG(b, "INSERT INTO s_order.ord (organization_id, label) SELECT 't_ord', 'c' || g FROM "
           "generate_series(1, 500) g");
     redisContext *r = redis_open(g_redis_port);
-    const char *key = "rt:{t_ord}:db:public.ord";
+    const char *key = "rt:{t_ord}:db:s_order.ord";
     wait_xlen(r, key, 505, 20000);
     json_t *ev = events(r, key);
     CHECK(json_array_size(ev) == 505, "505 events, got %zu", json_array_size(ev));
@@ -350,29 +352,30 @@ static void case_routing(void)
 {
     PGconn *c = pg_open();
     char routes[700];
-    PG(c, "CREATE TABLE rt_route (org text, id int PRIMARY KEY, owner text, payload text)");
-    PG(c, "ALTER TABLE rt_route REPLICA IDENTITY FULL");
-    PG(c, "CREATE PUBLICATION p_routing FOR TABLE rt_route");
+    PG(c, "CREATE SCHEMA s_routing");
+    PG(c, "CREATE TABLE s_routing.rt_route (org text, id int PRIMARY KEY, owner text, payload text)");
+    PG(c, "ALTER TABLE s_routing.rt_route REPLICA IDENTITY FULL");
+    PG(c, "CREATE PUBLICATION p_routing FOR TABLE s_routing.rt_route");
     snprintf(routes, sizeof(routes), "%s/routes-routing.json", g_state);
     FILE *f = fopen(routes, "w");
     CHECK(f, "write routes");
-    fputs("{\"tables\": {\"public.rt_route\": {\"tenant_column\": \"org\", \"user_column\": "
+    fputs("{\"tables\": {\"s_routing.rt_route\": {\"tenant_column\": \"org\", \"user_column\": "
           "\"owner\"}}}",
           f);
     fclose(f);
     int port = start_ingest(0, "p_routing", routes, "RT_PG_MAX_ROW_BYTES=1024", NULL, true);
-    PG(c, "INSERT INTO rt_route VALUES ('r_acme', 1, 'alice', 'p1')");
-    PG(c, "INSERT INTO rt_route VALUES (NULL, 2, 'bob', 'p2')");
-    PG(c, "INSERT INTO rt_route VALUES ('bad tenant', 3, NULL, 'p3')");
-    PG(c, "INSERT INTO rt_route VALUES ('r_globex', 4, 'bad user!', 'p4')");
-    PG(c, "INSERT INTO rt_route VALUES ('r_acme', 5, 'alice', repeat('y', 3000))");
-    PG(c, "DELETE FROM rt_route WHERE id = 1");
-    PG(c, "TRUNCATE rt_route");
+    PG(c, "INSERT INTO s_routing.rt_route VALUES ('r_acme', 1, 'alice', 'p1')");
+    PG(c, "INSERT INTO s_routing.rt_route VALUES (NULL, 2, 'bob', 'p2')");
+    PG(c, "INSERT INTO s_routing.rt_route VALUES ('bad tenant', 3, NULL, 'p3')");
+    PG(c, "INSERT INTO s_routing.rt_route VALUES ('r_globex', 4, 'bad user!', 'p4')");
+    PG(c, "INSERT INTO s_routing.rt_route VALUES ('r_acme', 5, 'alice', repeat('y', 3000))");
+    PG(c, "DELETE FROM s_routing.rt_route WHERE id = 1");
+    PG(c, "TRUNCATE s_routing.rt_route");
     redisContext *r = redis_open(g_redis_port);
-    wait_xlen(r, "rt:{r_acme}:db:public.rt_route", 3, 20000);
-    wait_xlen(r, "rt:{r_globex}:db:public.rt_route", 1, 5000);
+    wait_xlen(r, "rt:{r_acme}:db:s_routing.rt_route", 3, 20000);
+    wait_xlen(r, "rt:{r_globex}:db:s_routing.rt_route", 1, 5000);
     wait_xlen(r, "rt:{r_acme}:user:alice", 3, 5000);
-    json_t *ev = events(r, "rt:{r_acme}:db:public.rt_route");
+    json_t *ev = events(r, "rt:{r_acme}:db:s_routing.rt_route");
     CHECK(json_array_size(ev) == 3, "acme events %zu", json_array_size(ev));
     json_t *big = json_array_get(ev, 1);
     json_is(jget(big, "truncated", NULL), "true", "oversized row truncated");
@@ -392,7 +395,7 @@ static void case_routing(void)
     for (size_t i = 0; i < json_array_size(ev); i++) {
         json_t *e = json_array_get(ev, i);
         if (strcmp(jstr(e, "event", NULL), "TRUNCATE") == 0 &&
-            strcmp(jstr(e, "channel", NULL), "db:public.rt_route") == 0)
+            strcmp(jstr(e, "channel", NULL), "db:s_routing.rt_route") == 0)
             found = true;
     }
     json_decref(ev);
@@ -477,7 +480,7 @@ enum fault { FAULT_KILL_INGEST, FAULT_REDIS_RESTART, FAULT_PG_RESTART, FAULT_STA
 static bool txn_committed(PGconn *c, int lo, int hi)
 {
     char sql[160];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM bulk_%s WHERE id BETWEEN %d AND %d", g_case,
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM s_%s.bulk WHERE id BETWEEN %d AND %d", g_case,
              lo, hi);
     PGresult *r = PQexec(c, sql);
     bool yes = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) == hi - lo + 1;
@@ -489,7 +492,7 @@ static bool insert_txn(PGconn *c, int t)
 {
     int lo = t * ROWS + 1, hi = (t + 1) * ROWS;
     return pg_try(c,
-                  "INSERT INTO bulk_%s (organization_id, id, v) SELECT 't_%s', g, md5(g::text) "
+                  "INSERT INTO s_%s.bulk (organization_id, id, v) SELECT 't_%s', g, md5(g::text) "
                   "FROM generate_series(%d, %d) g",
                   g_case, g_case, lo, hi);
 }
@@ -535,8 +538,9 @@ static void case_bulk(enum fault fault)
     PGconn *c = pg_open();
     char pub[80];
     snprintf(pub, sizeof(pub), "p_%s", g_slot);
-    PG(c, "CREATE TABLE bulk_%s (organization_id text, id int PRIMARY KEY, v text)", g_case);
-    PG(c, "CREATE PUBLICATION %s FOR TABLE bulk_%s", pub, g_case);
+    PG(c, "CREATE SCHEMA s_%s", g_case);
+    PG(c, "CREATE TABLE s_%s.bulk (organization_id text, id int PRIMARY KEY, v text)", g_case);
+    PG(c, "CREATE PUBLICATION %s FOR TABLE s_%s.bulk", pub, g_case);
     int port = start_ingest(0, pub, NULL, NULL, NULL, true);
     if (fault == FAULT_STANDBY) {
         start_ingest(1, pub, NULL, NULL, NULL, false);
@@ -544,7 +548,7 @@ static void case_bulk(enum fault fault)
     }
     redisContext *r = redis_open(g_redis_port);
     char key[200];
-    snprintf(key, sizeof(key), "rt:{t_%s}:db:public.bulk_%s", g_case, g_case);
+    snprintf(key, sizeof(key), "rt:{t_%s}:db:s_%s.bulk", g_case, g_case);
     bool faulted = false;
     long long t_fault = 0, t_back = 0;
     for (int t = 0; t < TXNS; t++) {
@@ -604,7 +608,7 @@ static void case_bulk(enum fault fault)
         start_ingest(0, pub, NULL, NULL, NULL, false);
     /* a last row: events are published in commit order, so once it is in the stream every
      * earlier event (and any duplicate of one) is too */
-    PG(c, "INSERT INTO bulk_%s VALUES ('t_%s', %d, 'sentinel')", g_case, g_case, TXNS * ROWS + 1);
+    PG(c, "INSERT INTO s_%s.bulk VALUES ('t_%s', %d, 'sentinel')", g_case, g_case, TXNS * ROWS + 1);
     wait_xlen(r, key, TXNS * ROWS + 1, 90000);
     if (fault == FAULT_STANDBY) {
         CHECK(rt_test_proc_wait_log(&g_procs[1], "pg.streaming", 100, NULL, 0), "standby took over");
