@@ -190,7 +190,7 @@ json_t *ingest_pgevent_call(const struct ingest_pgo_msg *m, json_t *row_data, co
         /* the first update that sets end_time ends the call; without the old row (REPLICA
          * IDENTITY other than FULL) every update with end_time set reports call_ended */
         *event = ended && !(m->old_kind == 'O' && is_set(old, "end_time")) ? "call_ended"
-                                                                            : "call_update";
+                                                                           : "call_update";
     json_t *call = json_object();
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         json_t *v = json_object_get(record, fields[i][1]);

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ADMIN_KEY "rt:admin:db" /* TRUNCATE events: no tenant can be derived from the WAL */
+#define ADMIN_KEY        "rt:admin:db" /* TRUNCATE events: no tenant can be derived from the WAL */
 #define WARN_INTERVAL_MS 10000
 
 /* One transaction from BEGIN until Redis acknowledged all its writes. */
@@ -243,8 +243,7 @@ static void on_ckpt_set(redisAsyncContext *ac, void *r, void *privdata);
  * (replies come in order), so checkpoint writes are sent in commit order too. */
 static void write_checkpoint(struct ingest_pgpub *p, struct commit *c)
 {
-    if (!c->closed || c->outstanding > 0 || c->ckpt_sent || c->skip || c->nsent == 0 ||
-        p->failed)
+    if (!c->closed || c->outstanding > 0 || c->ckpt_sent || c->skip || c->nsent == 0 || p->failed)
         return;
     c->ckpt_sent = true;
     if (rt_rconn_cmd(p->rc, on_ckpt_set, c, "SET %s %" PRIu64, p->ckpt_key, c->end_lsn) == 0) {
@@ -310,8 +309,9 @@ static char *envelope(const char *channel, const char *event, const char *tenant
     rt_ts_now(ts, sizeof(ts));
     int n;
     if (tenant)
-        n = asprintf(&out, "{\"channel\":\"%s\",\"event\":\"%s\",\"tenant\":\"%s\",\"ts\":\"%s\","
-                           "\"data\":%s}",
+        n = asprintf(&out,
+                     "{\"channel\":\"%s\",\"event\":\"%s\",\"tenant\":\"%s\",\"ts\":\"%s\","
+                     "\"data\":%s}",
                      channel, event, tenant, ts, data);
     else
         n = asprintf(&out, "{\"channel\":\"%s\",\"event\":\"%s\",\"ts\":\"%s\",\"data\":%s}",

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CONNECT_TIMEOUT_MS 10000
-#define QUERY_TIMEOUT_MS 10000
-#define MSGS_PER_TURN 512 /* copy messages handled before yielding to the loop */
+#define CONNECT_TIMEOUT_MS   10000
+#define QUERY_TIMEOUT_MS     10000
+#define MSGS_PER_TURN        512 /* copy messages handled before yielding to the loop */
 #define LAG_WARN_INTERVAL_MS 30000
 
 enum pg_state {
@@ -39,15 +39,15 @@ enum pg_state {
 };
 
 struct ingest_pg {
-    struct ingest_pg_opts opts; /* strings borrowed */
-    struct rt_evproc *proc;     /* borrowed */
-    struct ingest_pgpub *pub;   /* owned */
-    struct ingest_pgo *dec;     /* owned */
+    struct ingest_pg_opts opts;    /* strings borrowed */
+    struct rt_evproc *proc;        /* borrowed */
+    struct ingest_pgpub *pub;      /* owned */
+    struct ingest_pgo *dec;        /* owned */
     struct ingest_slot_lock *lock; /* owned */
-    struct rt_timer *timer;     /* owned: connect/query timeout, status updates, backoff */
-    struct event *ev;           /* owned: PQsocket watcher */
-    PGconn *conn;               /* owned */
-    PGresult *res;              /* owned: first result of the current query */
+    struct rt_timer *timer;        /* owned: connect/query timeout, status updates, backoff */
+    struct event *ev;              /* owned: PQsocket watcher */
+    PGconn *conn;                  /* owned */
+    PGresult *res;                 /* owned: first result of the current query */
     enum pg_state state;
     struct rt_backoff backoff;
     bool paused;  /* window full: not reading the socket */
@@ -644,13 +644,13 @@ struct ingest_pg *ingest_pg_new(struct rt_evproc *proc, struct rt_publisher *pub
                                 "age of the oldest commit not yet stored in Redis", NULL, NULL, 0);
     s->m_connected = rt_metrics_get(proc->metrics, RT_METRIC_GAUGE, "rt_ingest_pg_streaming",
                                     "1 while replication is streaming", NULL, NULL, 0);
-    s->m_reconnects = rt_metrics_get(proc->metrics, RT_METRIC_COUNTER,
-                                     "rt_ingest_pg_session_failures_total",
-                                     "replication sessions ended by an error", NULL, NULL, 0);
+    s->m_reconnects =
+        rt_metrics_get(proc->metrics, RT_METRIC_COUNTER, "rt_ingest_pg_session_failures_total",
+                       "replication sessions ended by an error", NULL, NULL, 0);
     s->timer = proc->loop.ops->timer_new(proc->loop.impl, on_timer, s);
     set_state(s, PG_WAIT_LOCK);
-    s->lock = ingest_slot_lock_new(proc->redis, &proc->loop, opts->slot, opts->lock_ttl_ms,
-                                   on_lock, s);
+    s->lock =
+        ingest_slot_lock_new(proc->redis, &proc->loop, opts->slot, opts->lock_ttl_ms, on_lock, s);
     return s;
 }
 

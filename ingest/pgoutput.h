@@ -33,8 +33,8 @@ struct ingest_pgo_column {
 
 struct ingest_pgo_relation {
     uint32_t id;
-    char *schema; /* owned */
-    char *table;  /* owned */
+    char *schema;   /* owned */
+    char *table;    /* owned */
     char replident; /* 'd' default, 'n' nothing, 'f' full, 'i' index */
     uint16_t ncols;
     struct ingest_pgo_column *cols; /* owned, ncols */
@@ -59,21 +59,21 @@ struct ingest_pgo_tuple {
 
 struct ingest_pgo_msg {
     enum ingest_pgo_kind kind;
-    uint64_t lsn;       /* BEGIN: final LSN of the transaction; COMMIT: commit LSN;
-                         * ORIGIN, MESSAGE: their LSN */
-    uint64_t end_lsn;   /* COMMIT: end of the commit record (what is confirmed) */
-    int64_t commit_ts;  /* BEGIN, COMMIT: microseconds since 2000-01-01 UTC */
-    uint32_t xid;       /* BEGIN */
+    uint64_t lsn;      /* BEGIN: final LSN of the transaction; COMMIT: commit LSN;
+                        * ORIGIN, MESSAGE: their LSN */
+    uint64_t end_lsn;  /* COMMIT: end of the commit record (what is confirmed) */
+    int64_t commit_ts; /* BEGIN, COMMIT: microseconds since 2000-01-01 UTC */
+    uint32_t xid;      /* BEGIN */
     const struct ingest_pgo_relation *rel; /* INSERT, UPDATE, DELETE, RELATION: borrowed */
-    char old_kind;      /* UPDATE, DELETE: 'K' (key columns only), 'O' (whole old row) or 0 */
+    char old_kind; /* UPDATE, DELETE: 'K' (key columns only), 'O' (whole old row) or 0 */
     struct ingest_pgo_tuple old_tuple; /* when old_kind != 0 */
     struct ingest_pgo_tuple new_tuple; /* INSERT, UPDATE */
-    uint32_t nrelids;   /* TRUNCATE */
-    const uint32_t *relids; /* TRUNCATE: borrowed from scratch */
-    uint8_t flags;      /* TRUNCATE: 1 CASCADE, 2 RESTART IDENTITY; COMMIT, MESSAGE: flags */
-    const char *name1;  /* TYPE: namespace; ORIGIN: name; MESSAGE: prefix (borrowed) */
-    const char *name2;  /* TYPE: type name */
-    uint32_t type_oid;  /* TYPE */
+    uint32_t nrelids;                  /* TRUNCATE */
+    const uint32_t *relids;            /* TRUNCATE: borrowed from scratch */
+    uint8_t flags;     /* TRUNCATE: 1 CASCADE, 2 RESTART IDENTITY; COMMIT, MESSAGE: flags */
+    const char *name1; /* TYPE: namespace; ORIGIN: name; MESSAGE: prefix (borrowed) */
+    const char *name2; /* TYPE: type name */
+    uint32_t type_oid; /* TYPE */
 };
 
 struct ingest_pgo;

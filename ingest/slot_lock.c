@@ -19,10 +19,11 @@ static const char acquire_script[] =
     "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end\n"
     "if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end\n"
     "return 0\n";
-static const char release_script[] = "-- KEYS[1]: lock key; ARGV[1]: owner id; Reply: 1 if deleted\n"
-                                     "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
-                                     "  return redis.call('DEL', KEYS[1]) end\n"
-                                     "return 0\n";
+static const char release_script[] =
+    "-- KEYS[1]: lock key; ARGV[1]: owner id; Reply: 1 if deleted\n"
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('DEL', KEYS[1]) end\n"
+    "return 0\n";
 
 struct ingest_slot_lock {
     struct rt_rconn *rc;        /* borrowed */

@@ -254,9 +254,10 @@ static void case_types(void)
     PG(c, "ALTER TABLE s_types.typ ALTER doc SET STORAGE EXTERNAL");
     PG(c, "CREATE PUBLICATION p_types FOR TABLE s_types.typ");
     start_ingest(0, "p_types", NULL, NULL, NULL, true);
-    PG(c, "INSERT INTO s_types.typ VALUES ('t_types', 1, 'u1', 12.34, 12345678901234567890.123, 1.5, "
-          "'{\"a\": [1, null, \"x\"]}', '2026-01-02 03:04:05.678+02', true, '{1,2}', "
-          "9007199254740993, NULL, repeat('x', 5000))");
+    PG(c,
+       "INSERT INTO s_types.typ VALUES ('t_types', 1, 'u1', 12.34, 12345678901234567890.123, 1.5, "
+       "'{\"a\": [1, null, \"x\"]}', '2026-01-02 03:04:05.678+02', true, '{1,2}', "
+       "9007199254740993, NULL, repeat('x', 5000))");
     PG(c, "UPDATE s_types.typ SET b = false, n = -0.5 WHERE id = 1");
     PG(c, "DELETE FROM s_types.typ WHERE id = 1");
     redisContext *r = redis_open(g_redis_port);
@@ -339,7 +340,8 @@ static void case_order(void)
     for (int i = 0; i < 500; i++) {
         char w[16];
         snprintf(w, sizeof(w), "c%d", i + 1);
-        const char *l = json_string_value(jget(json_array_get(ev, (size_t)i + 5), "record", "label"));
+        const char *l =
+            json_string_value(jget(json_array_get(ev, (size_t)i + 5), "record", "label"));
         CHECK(l && strcmp(l, w) == 0, "multi-row transaction order at %d: %s", i, l ? l : "null");
     }
     json_decref(ev);
@@ -353,7 +355,8 @@ static void case_routing(void)
     PGconn *c = pg_open();
     char routes[700];
     PG(c, "CREATE SCHEMA s_routing");
-    PG(c, "CREATE TABLE s_routing.rt_route (org text, id int PRIMARY KEY, owner text, payload text)");
+    PG(c,
+       "CREATE TABLE s_routing.rt_route (org text, id int PRIMARY KEY, owner text, payload text)");
     PG(c, "ALTER TABLE s_routing.rt_route REPLICA IDENTITY FULL");
     PG(c, "CREATE PUBLICATION p_routing FOR TABLE s_routing.rt_route");
     snprintf(routes, sizeof(routes), "%s/routes-routing.json", g_state);
@@ -611,7 +614,8 @@ static void case_bulk(enum fault fault)
     PG(c, "INSERT INTO s_%s.bulk VALUES ('t_%s', %d, 'sentinel')", g_case, g_case, TXNS * ROWS + 1);
     wait_xlen(r, key, TXNS * ROWS + 1, 90000);
     if (fault == FAULT_STANDBY) {
-        CHECK(rt_test_proc_wait_log(&g_procs[1], "pg.streaming", 100, NULL, 0), "standby took over");
+        CHECK(rt_test_proc_wait_log(&g_procs[1], "pg.streaming", 100, NULL, 0),
+              "standby took over");
         fprintf(stderr, "standby streaming %lld ms after the kill\n", now_ms() - t_fault);
     }
     int idx = fault == FAULT_STANDBY ? 1 : 0;

@@ -24,9 +24,18 @@ static struct ingest_pgo_relation rel = {
 
 static struct ingest_route route = {.tenant_column = "organization_id", .calls = true};
 
-#define T(s) {.kind = 't', .data = (s), .len = sizeof(s) - 1}
-#define N {.kind = 'n'}
-#define U {.kind = 'u'}
+#define T(s)                                                                                       \
+    {                                                                                              \
+        .kind = 't', .data = (s), .len = sizeof(s) - 1                                             \
+    }
+#define N                                                                                          \
+    {                                                                                              \
+        .kind = 'n'                                                                                \
+    }
+#define U                                                                                          \
+    {                                                                                              \
+        .kind = 'u'                                                                                \
+    }
 
 static void dump_is(json_t *v, const char *want)
 {

@@ -66,7 +66,8 @@ static void test_bool_json(void **state)
 static void test_timestamps(void **state)
 {
     (void)state;
-    check(INGEST_OID_TIMESTAMPTZ, "2026-11-23 16:00:00.123456+00", "\"2026-11-23T16:00:00.123456Z\"");
+    check(INGEST_OID_TIMESTAMPTZ, "2026-11-23 16:00:00.123456+00",
+          "\"2026-11-23T16:00:00.123456Z\"");
     check(INGEST_OID_TIMESTAMPTZ, "2026-11-23 16:00:00+05:30", "\"2026-11-23T16:00:00+05:30\"");
     check(INGEST_OID_TIMESTAMPTZ, "2026-11-23 16:00:00-03", "\"2026-11-23T16:00:00-03:00\"");
     check(INGEST_OID_TIMESTAMP, "2026-01-02 03:04:05.5", "\"2026-01-02T03:04:05.5\"");
@@ -91,8 +92,8 @@ static void test_strings(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_integers),   cmocka_unit_test(test_numeric),
-        cmocka_unit_test(test_bool_json),  cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_integers),  cmocka_unit_test(test_numeric),
+        cmocka_unit_test(test_bool_json), cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
