@@ -5,6 +5,7 @@
 #include "rt/loop.h"
 #include "rt/rconn.h"
 
+#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,8 +116,14 @@ void ingest_slot_lock_release(struct ingest_slot_lock *l)
         return;
     l->released = true;
     l->loop->ops->timer_stop(l->timer);
-    if (l->held)
-        rt_rconn_cmd(l->rc, NULL, NULL, "EVAL %s 1 %s %s", release_script, l->key, l->owner);
+    if (l->held &&
+        rt_rconn_cmd(l->rc, NULL, NULL, "EVAL %s 1 %s %s", release_script, l->key, l->owner) == 0) {
+        /* the process exits right after SIGTERM: write it now rather than on a loop turn that
+         * may never come (a short non-blocking write of a small buffer) */
+        redisAsyncContext *ac = rt_rconn_ctx(l->rc);
+        if (ac)
+            redisAsyncHandleWrite(ac);
+    }
     l->held = false;
 }
 
