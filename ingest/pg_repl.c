@@ -163,6 +163,7 @@ static void fatal(struct ingest_pg *s, const char *event, const char *msg)
     close_conn(s);
     set_state(s, PG_STOPPED);
     s->proc->loop.ops->timer_stop(s->timer);
+    ingest_slot_lock_release(s->lock);
     s->on_fatal(s->arg, 2);
 }
 
@@ -362,8 +363,11 @@ static void handle_keepalive(struct ingest_pg *s, const char *buf, int n)
         send_status(s, false);
 }
 
+/* Reads from the socket only once libpq's buffer holds no complete message, so that the
+ * buffer stays about one read large however fast the server sends. */
 static void read_copy(struct ingest_pg *s)
 {
+    bool consumed = false;
     for (int i = 0; i < MSGS_PER_TURN; i++) {
         if (ingest_pgpub_full(s->pub)) {
             s->paused = true;
@@ -372,8 +376,17 @@ static void read_copy(struct ingest_pg *s)
         }
         char *buf = NULL;
         int n = PQgetCopyData(s->conn, &buf, 1);
-        if (n == 0)
-            return;
+        if (n == 0) {
+            if (consumed)
+                return; /* wait for the socket */
+            consumed = true;
+            if (!PQconsumeInput(s->conn)) {
+                fail(s, "pg.connection_lost", PQerrorMessage(s->conn), RT_EIO);
+                return;
+            }
+            i--;
+            continue;
+        }
         if (n < 0) {
             if (n == -1) {
                 PGresult *r = PQgetResult(s->conn);
@@ -479,9 +492,7 @@ static void on_sock(evutil_socket_t fd, short what, void *arg)
         on_query_readable(s);
         break;
     case PG_STREAMING:
-        if (!PQconsumeInput(s->conn))
-            fail(s, "pg.connection_lost", PQerrorMessage(s->conn), RT_EIO);
-        else if (!s->paused)
+        if (!s->paused)
             read_copy(s);
         break;
     case PG_WAIT_LOCK:

@@ -416,6 +416,33 @@ static void case_routing(void)
     PQfinish(c);
 }
 
+/* A tiny window: rt-ingest stops reading the socket every few events and resumes; nothing may
+ * be lost, repeated or reordered across the pauses, in a large transaction or in many small. */
+static void case_window(void)
+{
+    PGconn *c = pg_open();
+    PG(c, "CREATE SCHEMA s_window");
+    PG(c, "CREATE TABLE s_window.w (organization_id text, id int PRIMARY KEY)");
+    PG(c, "CREATE PUBLICATION p_window FOR TABLE s_window.w");
+    int port = start_ingest(0, "p_window", NULL, "RT_PG_WINDOW=3", NULL, true);
+    PG(c, "INSERT INTO s_window.w SELECT 't_window', g FROM generate_series(1, 5000) g");
+    for (int i = 5001; i <= 5300; i++)
+        PG(c, "INSERT INTO s_window.w VALUES ('t_window', %d)", i);
+    redisContext *r = redis_open(g_redis_port);
+    const char *key = "rt:{t_window}:db:s_window.w";
+    wait_xlen(r, key, 5300, 60000);
+    json_t *ev = events(r, key);
+    CHECK(json_array_size(ev) == 5300, "%zu events", json_array_size(ev));
+    for (size_t i = 0; i < 5300; i++)
+        CHECK(json_integer_value(jget(json_array_get(ev, i), "record", "id")) == (json_int_t)i + 1,
+              "order at %zu", i);
+    json_decref(ev);
+    CHECK(metric(port, "rt_ingest_pg_streaming") == 1, "streaming gauge");
+    CHECK(metric(port, "rt_ingest_pg_events_total") == 5300, "events counted");
+    redisFree(r);
+    PQfinish(c);
+}
+
 static int run_expect_exit(const char *pub, const char *routes, const char *extra,
                            const char *needle)
 {
@@ -658,6 +685,8 @@ int main(int argc, char **argv)
         case_routing();
     else if (strcmp(c, "config") == 0)
         case_config();
+    else if (strcmp(c, "window") == 0)
+        case_window();
     else if (strcmp(c, "crash") == 0)
         case_bulk(FAULT_KILL_INGEST);
     else if (strcmp(c, "redis_restart") == 0)
