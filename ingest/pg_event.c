@@ -163,21 +163,23 @@ static bool is_set(json_t *record, const char *col)
 
 json_t *ingest_pgevent_call(const struct ingest_pgo_msg *m, json_t *row_data, const char **event)
 {
+    /* the names of the webhook call model (callmodel.c) where one fits; no "provider": rt-health
+     * reads that as a webhook provider (staleness), and a row is not a webhook */
     static const char *const fields[][2] = {
         {"call_id", "id"},
         {"direction", "direction"},
         {"from", "from_number"},
         {"to", "to_number"},
-        {"provider", "provider"},
-        {"provider_call_id", "provider_call_id"},
         {"outcome", "outcome"},
+        {"duration", "duration_seconds"},
+        {"provider_status", "status"},
+        {"call_provider", "provider"},
+        {"provider_call_id", "provider_call_id"},
         {"start_time", "start_time"},
         {"answer_time", "answer_time"},
         {"end_time", "end_time"},
-        {"duration_seconds", "duration_seconds"},
         {"agent_id", "agent_id"},
         {"user_id", "user_id"},
-        {"raw_status", "status"},
     };
     json_t *record = json_object_get(row_data, "record");
     json_t *old = json_object_get(row_data, "old_record");

@@ -92,13 +92,22 @@ static void drop_slot(void)
     if (!g_slot[0] || g_priv_pg[0])
         return;
     PGconn *c = PQconnectdb(g_conninfo);
-    if (PQstatus(c) == CONNECTION_OK) {
+    /* the WAL sender of a stopped rt-ingest may take a moment to let the slot go */
+    for (int i = 0; i < 100 && PQstatus(c) == CONNECTION_OK; i++) {
         char sql[256];
         snprintf(sql, sizeof(sql),
                  "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
                  "WHERE slot_name = '%s' AND NOT active",
                  g_slot);
         PQclear(PQexec(c, sql));
+        snprintf(sql, sizeof(sql), "SELECT 1 FROM pg_replication_slots WHERE slot_name = '%s'",
+                 g_slot);
+        PGresult *r = PQexec(c, sql);
+        bool gone = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 0;
+        PQclear(r);
+        if (gone)
+            break;
+        usleep(20000);
     }
     PQfinish(c);
     g_slot[0] = '\0';

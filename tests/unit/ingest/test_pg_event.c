@@ -75,7 +75,7 @@ static void test_insert_and_call(void **state)
     const char *ev = NULL;
     json_t *call = ingest_pgevent_call(&m, d, &ev);
     assert_string_equal(ev, "new_call");
-    dump_is(call, "{\"call_id\":7,\"end_time\":null,\"raw_status\":\"ringing\",\"state\":"
+    dump_is(call, "{\"call_id\":7,\"provider_status\":\"ringing\",\"end_time\":null,\"state\":"
                   "\"ringing\",\"source\":\"db\",\"commit_timestamp\":\"TS\"}");
     json_decref(call);
     json_decref(d);
