@@ -433,7 +433,9 @@ static void case_window(void)
     PG(c, "CREATE SCHEMA s_window");
     PG(c, "CREATE TABLE s_window.w (organization_id text, id int PRIMARY KEY)");
     PG(c, "CREATE PUBLICATION p_window FOR TABLE s_window.w");
-    int port = start_ingest(0, "p_window", NULL, "RT_PG_WINDOW=3", NULL, true);
+    setenv("RT_PG_STATUS_INTERVAL_MS", "50", 1); /* inherited by the child */
+    int port = start_ingest(0, "p_window", NULL, "RT_PG_WINDOW=3", "RT_PG_LAG_WARN_BYTES=1", true);
+    unsetenv("RT_PG_STATUS_INTERVAL_MS");
     PG(c, "INSERT INTO s_window.w SELECT 't_window', g FROM generate_series(1, 5000) g");
     for (int i = 5001; i <= 5300; i++)
         PG(c, "INSERT INTO s_window.w VALUES ('t_window', %d)", i);
@@ -448,6 +450,10 @@ static void case_window(void)
     json_decref(ev);
     CHECK(metric(port, "rt_ingest_pg_streaming") == 1, "streaming gauge");
     CHECK(metric(port, "rt_ingest_pg_events_total") == 5300, "events counted");
+    /* the 5,000-row transaction is unconfirmed while its events are published */
+    CHECK(rt_test_proc_wait_log(&g_procs[0], "\"event\":\"pg.lag\"", 2000, NULL, 0),
+          "lag warning above RT_PG_LAG_WARN_BYTES");
+    CHECK(metric(port, "rt_ingest_pg_lag_bytes") >= 0, "lag metric exported");
     redisFree(r);
     PQfinish(c);
 }
@@ -582,8 +588,12 @@ static void case_bulk(enum fault fault)
     PG(c, "CREATE PUBLICATION %s FOR TABLE s_%s.bulk", pub, g_case);
     int port = start_ingest(0, pub, NULL, NULL, NULL, true);
     if (fault == FAULT_STANDBY) {
-        start_ingest(1, pub, NULL, NULL, NULL, false);
+        int sport = start_ingest(1, pub, NULL, NULL, NULL, false);
         CHECK(rt_test_proc_wait_log(&g_procs[1], "\"port\"", 5000, NULL, 0), "standby up");
+        int want[2] = {200, sport};
+        CHECK(rt_test_wait(readyz_is, want, 5000), "a standby is ready");
+        CHECK(!rt_test_proc_wait_log(&g_procs[1], "pg.streaming", 300, NULL, 0),
+              "the standby does not stream while the lock is held");
     }
     redisContext *r = redis_open(g_redis_port);
     char key[200];
