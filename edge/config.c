@@ -3,26 +3,60 @@
 #include <stddef.h>
 
 #define C struct edge_config
+#define INT(name, field, dflt, lo, hi, text)                                                       \
+    {.env = name, .type = RT_CFG_INT, .offset = offsetof(C, field), .def = dflt, .min = lo,        \
+     .max = hi, .help = text}
 
 static const struct rt_cfg_def defs[] = {
     RT_CFG_COMMON_DEFS(C, common),
     {.env = "RT_EDGE_LISTEN", .type = RT_CFG_STR, .offset = offsetof(C, listen),
      .def = "127.0.0.1:8080", .check = rt_cfg_check_listen,
-     .help = "WebSocket, polling API, dashboard and probes (host:port)"},
+     .help = "WebSocket, polling API, dashboard and probes (host:port; port 0 picks one)"},
     {.env = "RT_JWT_SECRET", .type = RT_CFG_STR, .offset = offsetof(C, jwt_secret),
      .secret = true, .help = "HS256 secret (enables HS256)"},
     {.env = "RT_JWT_JWKS", .type = RT_CFG_STR, .offset = offsetof(C, jwt_jwks),
-     .help = "JWKS file path or http(s) URL (enables RS256/ES256)"},
+     .help = "JWKS file path (enables RS256/ES256); reloaded periodically"},
     {.env = "RT_JWT_ISSUER", .type = RT_CFG_STR, .offset = offsetof(C, jwt_issuer),
      .help = "required iss claim, checked when set"},
     {.env = "RT_JWT_AUDIENCE", .type = RT_CFG_STR, .offset = offsetof(C, jwt_audience),
      .help = "required aud claim, checked when set"},
     {.env = "RT_JWT_TENANT_CLAIM", .type = RT_CFG_STR, .offset = offsetof(C, jwt_tenant_claim),
      .def = "org_id", .help = "claim holding the tenant id"},
+    {.env = "RT_JWT_ALGS", .type = RT_CFG_STR, .offset = offsetof(C, jwt_algs),
+     .def = "RS256,ES256,HS256", .help = "allowed JWT algorithms (comma separated)"},
+    INT("RT_JWT_LEEWAY_S", jwt_leeway_s, "30", 0, 300, "clock skew allowed on exp and nbf"),
+    INT("RT_EDGE_JWKS_REFRESH_S", jwks_refresh_s, "300", 1, 86400,
+        "reload the JWKS file this often"),
     {.env = "RT_EDGE_TLS_CERT", .type = RT_CFG_STR, .offset = offsetof(C, tls_cert),
      .help = "PEM certificate: serve TLS directly (with RT_EDGE_TLS_KEY)"},
     {.env = "RT_EDGE_TLS_KEY", .type = RT_CFG_STR, .offset = offsetof(C, tls_key),
      .secret = true, .help = "PEM private key for RT_EDGE_TLS_CERT"},
+    {.env = "RT_EDGE_INSTANCE_ID", .type = RT_CFG_STR, .offset = offsetof(C, instance_id),
+     .help = "instance id in the liveness key (default: <hostname>-<pid>)"},
+    INT("RT_EDGE_HEARTBEAT_MS", heartbeat_ms, "30000", 200, 3600000,
+        "WebSocket ping interval; silent for two intervals closes"),
+    INT("RT_EDGE_AUTH_TIMEOUT_MS", auth_timeout_ms, "5000", 100, 600000,
+        "time allowed for the first-frame auth message"),
+    INT("RT_EDGE_MAX_MESSAGE_BYTES", max_msg_bytes, "65536", 256, 16777216,
+        "largest inbound message; larger closes 1008"),
+    INT("RT_EDGE_MAX_SUBSCRIPTIONS", max_subs, "100", 1, 100000,
+        "subscriptions per connection; more answers error rate_limited"),
+    INT("RT_EDGE_MAX_CONNECTIONS_PER_USER", max_conns_user, "20", 1, 100000,
+        "open connections per user (tenant+sub) on this edge; more closes 4009"),
+    INT("RT_EDGE_MAX_MESSAGES_PER_SECOND", max_msgs_per_s, "50", 1, 100000,
+        "inbound messages per second per connection; more closes 4029"),
+    INT("RT_EDGE_QUEUE_MAX_MESSAGES", queue_max_msgs, "1024", 1, 1000000,
+        "outbound queue bound (messages); over it closes 4008"),
+    INT("RT_EDGE_QUEUE_MAX_BYTES", queue_max_bytes, "4194304", 1024, 1073741824,
+        "outbound queue bound (bytes); over it closes 4008"),
+    INT("RT_EDGE_DRAIN_TIMEOUT_MS", drain_timeout_ms, "10000", 0, 600000,
+        "on SIGTERM, exit after this long even with clients left"),
+    INT("RT_EDGE_RECONNECT_MIN_MS", reconnect_min_ms, "500", 0, 600000,
+        "drain: smallest after_ms told to clients"),
+    INT("RT_EDGE_RECONNECT_MAX_MS", reconnect_max_ms, "5000", 0, 600000,
+        "drain: largest after_ms told to clients"),
+    INT("RT_EDGE_LIVENESS_TTL_S", liveness_ttl_s, "15", 3, 3600,
+        "TTL of rt:instances:edge:<id>; refreshed every TTL/3"),
 };
 
 int edge_config_load(struct edge_config *cfg, int argc, char **argv)
