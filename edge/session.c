@@ -143,15 +143,31 @@ static void account(struct edge_session *s, const struct rt_msg *m, uint64_t wal
         rt_metric_observe(s->e->stats.latency, (double)(wall - m->origin_ms) / 1000.0);
 }
 
+/* libwebsockets 4.1 sends no close frame when a WRITEABLE callback returns -1 (it takes that
+ * for a dead socket), so the close frame is written here like any other frame; the peer's
+ * answering close then ends the connection (WS_PEER_INITIATED_CLOSE), or the timeout does. */
+static int write_close(struct edge_session *s)
+{
+    unsigned char *p = scratch + LWS_PRE;
+    size_t rl = strlen(s->close_reason); /* < sizeof(close_reason) <= 123 */
+    if (s->close_sent)
+        return 0;
+    p[0] = 0x88; /* FIN, close */
+    p[1] = (unsigned char)(2 + rl);
+    p[2] = (unsigned char)(s->close_code >> 8);
+    p[3] = (unsigned char)s->close_code;
+    memcpy(p + 4, s->close_reason, rl);
+    s->close_sent = true;
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_ACK, KILL_AFTER_CLOSE_S);
+    return lws_write(s->wsi, p, 4 + rl, LWS_WRITE_RAW) < 0 ? -1 : 0;
+}
+
 /* One write per WRITEABLE: the ping (if due) and as many queued frames as fit, copied into one
  * buffer; a lone frame goes out from the shared message itself, without a copy. */
 static int on_writeable(struct edge_session *s)
 {
-    if (s->state == EDGE_SESSION_CLOSING && s->qlen == 0) {
-        lws_close_reason(s->wsi, (enum lws_close_status)s->close_code,
-                         (unsigned char *)s->close_reason, strlen(s->close_reason));
-        return -1;
-    }
+    if (s->state == EDGE_SESSION_CLOSING && s->qlen == 0)
+        return write_close(s);
     uint64_t wall = rt_wall_ms();
     size_t n = 0, flen;
     unsigned char *out = scratch + LWS_PRE;
@@ -573,6 +589,8 @@ int edge_session_callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     case LWS_CALLBACK_RECEIVE:
         on_receive(wsi, s, in, len);
         return 0;
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        return s->close_sent ? -1 : 0; /* the answer to our close: nothing to echo */
     case LWS_CALLBACK_RECEIVE_PONG:
         s->last_rx_ms = now_ms();
         return 0;

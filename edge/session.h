@@ -26,7 +26,7 @@ struct edge_session {
     struct edge *e;                   /* borrowed */
     struct edge_session *prev, *next; /* in e->sessions */
     enum edge_session_state state;
-    bool linked, counted_user, ping_due, close_after_flush;
+    bool linked, counted_user, ping_due, close_sent;
     char sid[17];
     char user[RT_USER_MAX + 1];
     char tenant[RT_TENANT_MAX + 1];

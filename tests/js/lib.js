@@ -125,13 +125,15 @@ const HS_SECRET = 'test-secret-' + crypto.randomBytes(8).toString('hex');
 const RSA = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const RSA2 = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }); // not in the JWKS
 const KID = 'k1';
+const ISSUER = 'https://issuer.test';
+const AUDIENCE = 'rt-edge-tests';
 
 function now() { return Math.floor(Date.now() / 1000); }
 
 function mint(claims = {}, opts = {}) {
   const alg = opts.alg || 'HS256';
   const header = Object.assign({ alg, typ: 'JWT' }, opts.kid !== undefined ? { kid: opts.kid } : alg === 'RS256' ? { kid: KID } : {});
-  const payload = Object.assign({ sub: 'u-1', org_id: 'acme', exp: now() + 3600, iat: now() }, claims);
+  const payload = Object.assign({ sub: 'u-1', org_id: 'acme', exp: now() + 3600, iat: now(), iss: ISSUER, aud: AUDIENCE }, claims);
   for (const k of Object.keys(payload)) if (payload[k] === undefined) delete payload[k];
   const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(payload))}`;
   let sig;
@@ -151,6 +153,9 @@ function writeJwks(dir) {
 }
 
 // ---- rt-edge process ----
+const LIVE = new Set();
+process.on('exit', () => { for (const e of LIVE) { try { e.proc.kill('SIGKILL'); } catch (x) { /* gone */ } } });
+
 class Edge {
   constructor(env) { this.env = env; this.lines = []; this.exited = null; }
   start(timeoutMs = 10000) {
@@ -167,7 +172,8 @@ class Edge {
         if (process.env.RT_TEST_VERBOSE) process.stderr.write('[edge] ' + line + '\n');
       }
     });
-    this.exit = new Promise((resolve) => this.proc.on('exit', (code, sig) => { this.exited = { code, sig }; resolve(this.exited); }));
+    LIVE.add(this);
+    this.exit = new Promise((resolve) => this.proc.on('exit', (code, sig) => { this.exited = { code, sig }; LIVE.delete(this); resolve(this.exited); }));
     return waitFor(() => {
       if (this.exited) throw new Error('rt-edge exited early: ' + this.lines.join('\n'));
       const l = this.lines.find((x) => x.includes('"process.ready"'));
@@ -203,6 +209,8 @@ function baseEnv(dir, extra = {}) {
     RT_JWT_SECRET: HS_SECRET,
     RT_JWT_JWKS: writeJwks(dir),
     RT_LOG_LEVEL: 'info',
+    RT_JWT_ISSUER: ISSUER,
+    RT_JWT_AUDIENCE: AUDIENCE,
   }, extra);
 }
 
@@ -307,6 +315,25 @@ async function run(name, tests) {
     }
   }
   console.log(`${name}: ${tests.length - failed}/${tests.length} passed`);
+  return failed;
+}
+
+// Runs the tests, stops the edges, exits 0 or 1.
+async function main(name, setup, tests) {
+  let failed = 1;
+  try {
+    const list = await setup();
+    failed = await run(name, list);
+  } catch (e) {
+    console.log(`not ok - ${name} setup: ${e && e.stack || e}`);
+  }
+  for (const e of LIVE) {
+    const r = await e.stop();
+    if (r.code !== 0 && !e.allowBadExit) {
+      console.log(`not ok - rt-edge exit status ${JSON.stringify(r)}`);
+      failed++;
+    }
+  }
   process.exit(failed ? 1 : 0);
 }
 
@@ -315,5 +342,5 @@ function eq(a, b, msg) { if (JSON.stringify(a) !== JSON.stringify(b)) throw new 
 
 module.exports = {
   SRC, BIN, STATE, sleep, waitFor, redisPort, Redis, publish, SCRIPT, mint, now, HS_SECRET, RSA, RSA2, KID,
-  rsaPublicPem, writeJwks, Edge, baseEnv, tmpdir, httpGet, metric, Client, connected, run, assert, eq, execFileSync,
+  rsaPublicPem, writeJwks, ISSUER, AUDIENCE, Edge, baseEnv, tmpdir, httpGet, metric, Client, connected, run, main, assert, eq, execFileSync,
 };
