@@ -319,7 +319,7 @@ async function run(name, tests) {
 }
 
 // Runs the tests, stops the edges, exits 0 or 1.
-async function main(name, setup, tests) {
+async function main(name, setup) {
   let failed = 1;
   try {
     const list = await setup();
