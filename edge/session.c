@@ -428,6 +428,11 @@ static void do_subscribe(struct edge_session *s, const struct edge_cmd *c)
         return;
     }
     struct edge_sub *sub = edge_subs_add(s->e->subs, s, key, c->channel, f, c->ref);
+    if (!sub) {
+        edge_filter_free(f);
+        send_error(s, c->ref, "internal", "storage unavailable, retry");
+        return;
+    }
     sub->s_next = s->subs;
     s->subs = sub;
     s->nsubs++;

@@ -388,6 +388,8 @@ struct edge_sub *edge_subs_add(struct edge_subs *ss, struct edge_session *s, con
                                const char *client_channel, struct edge_filter *filter,
                                const char *ref)
 {
+    if (!rt_rconn_ready(ss->rc) || !rt_rconn_ready(ss->e->cmd))
+        return NULL; /* answered at once: waiting through an outage would hold the client */
     struct edge_chan *c = edge_hmap_get(ss->chans, key);
     if (!c) {
         c = rt_xcalloc(1, sizeof(*c));

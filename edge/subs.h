@@ -51,7 +51,8 @@ void edge_subs_free(struct edge_subs *ss);
 bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap);
 
 /* Subscribes session s to Redis key `key`, shown to the client as `client_channel`. Takes the
- * filter. The session receives `subscribed` (or an error, then edge_session_sub_failed) later. */
+ * filter. The session receives `subscribed` (or an error, then edge_session_sub_failed) later.
+ * Returns NULL (filter not taken) while Redis is unavailable. */
 struct edge_sub *edge_subs_add(struct edge_subs *ss, struct edge_session *s, const char *key,
                                const char *client_channel, struct edge_filter *filter,
                                const char *ref);

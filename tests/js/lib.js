@@ -95,6 +95,7 @@ class Redis {
       s += `$${v.length}\r\n${v.toString('utf8')}\r\n`;
     }
     return new Promise((resolve, reject) => {
+      if (!this.sock || this.sock.destroyed) return reject(new Error('redis connection closed'));
       this.waiting.push({ resolve, reject });
       this.sock.write(s);
     });
