@@ -5,6 +5,12 @@ const L = require('./lib');
 let edge;
 
 async function rejected(how, reason) {
+  const total = async () => {
+    const r = await L.httpGet(edge.port, '/metrics');
+    return r.body.split('\n').filter((l) => l.startsWith('rt_edge_auth_failures_total{'))
+      .reduce((a, l) => a + parseFloat(l.split(' ')[1]), 0);
+  };
+  const all0 = await total();
   const before = await L.metric(edge.port, 'rt_edge_auth_failures_total', `reason="${reason}"`);
   const c = L.Client.open(edge.port, how);
   await c.opened;
@@ -13,6 +19,7 @@ async function rejected(how, reason) {
   L.assert(!c.msgs.some((m) => m && m.type === 'connected'), 'no connected message before the close');
   const after = await L.metric(edge.port, 'rt_edge_auth_failures_total', `reason="${reason}"`);
   L.assert(after === before + 1, `auth failure counted with reason ${reason} (${before} -> ${after})`);
+  L.eq(await total(), all0 + 1, 'exactly one failure counted');
 }
 
 const viaProto = (t) => ({ protocols: ['rt.v1', 'rt.bearer.' + t] });
@@ -70,12 +77,21 @@ L.main('ws_auth', async () => {
     ['bad RS256 signature (key not in the JWKS, known kid)', () => rejected(viaQuery(L.mint({}, { alg: 'RS256', key: L.RSA2.privateKey })), 'bad_signature')],
     ['expired', () => rejected(viaFrame(L.mint({ exp: L.now() - 3600 })), 'expired')],
     ['nbf in the future', () => rejected(viaProto(L.mint({ nbf: L.now() + 3600 })), 'not_yet_valid')],
-    ['alg none', () => rejected(viaProto(L.mint({}, { alg: 'none' })), 'alg_not_allowed')],
+    ['alg none (no signature part)', () => rejected(viaProto(L.mint({}, { alg: 'none' })), 'malformed')],
+    ['alg none with a signature', () => rejected(viaProto(L.mint({}, { alg: 'none' }) + 'c2ln'), 'alg_not_allowed')],
+    ['alg none via the first frame', () => rejected(viaFrame(L.mint({}, { alg: 'none' }) + 'c2ln'), 'alg_not_allowed')],
     ['HS256 signed with the RSA public key as secret', async () => {
       const t = L.mint({}, { alg: 'HS256', kid: L.KID, secret: L.rsaPublicPem() });
-      const c = L.Client.open(edge.port, viaProto(t));
+      await rejected(viaProto(t), 'bad_signature'); // checked with the HS256 secret only
+      // an edge that allows only RS256 refuses the algorithm outright
+      const rsOnly = await new L.Edge(L.baseEnv(L.tmpdir('auth-rs'), { RT_JWT_ALGS: 'RS256' })).start();
+      const c = L.Client.open(rsOnly.port, viaProto(t));
       await c.opened;
-      L.eq((await c.closeCode()).code, 4001, 'close code');
+      L.eq((await c.closeCode()).code, 4001, 'RS256-only edge');
+      L.eq(await L.metric(rsOnly.port, 'rt_edge_auth_failures_total', 'reason="alg_not_allowed"'), 1, 'reason');
+      const ok = await L.connected(rsOnly.port, L.mint({}, { alg: 'RS256' }));
+      ok.close();
+      L.eq((await rsOnly.stop()).code, 0, 'exit');
     }],
     ['unknown kid', () => rejected(viaProto(L.mint({}, { alg: 'RS256', kid: 'nope', key: L.RSA2.privateKey })), 'unknown_kid')],
     ['missing tenant claim', () => rejected(viaProto(L.mint({ org_id: undefined })), 'missing_claim')],
