@@ -4,6 +4,7 @@
 #include "rt/log.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 struct edge_auth {
@@ -42,6 +43,13 @@ int edge_auth_open(struct edge_auth **out, const struct edge_config *cfg)
     *out = NULL;
     if (!cfg->jwt_secret && !cfg->jwt_jwks) {
         RT_ERROR("config.invalid", "set RT_JWT_SECRET or RT_JWT_JWKS: no token could be verified");
+        return RT_ECONFIG;
+    }
+    if (cfg->jwt_jwks && (strncmp(cfg->jwt_jwks, "http://", 7) == 0 ||
+                          strncmp(cfg->jwt_jwks, "https://", 8) == 0)) {
+        RT_ERROR("config.invalid", "RT_JWT_JWKS: fetching a JWKS over HTTP(S) is not supported "
+                                   "yet; give a file path (refreshed every RT_EDGE_JWKS_REFRESH_S)",
+                 RT_LF_STR("jwks", cfg->jwt_jwks));
         return RT_ECONFIG;
     }
     struct edge_auth *a = rt_xcalloc(1, sizeof(*a));
