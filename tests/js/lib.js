@@ -175,6 +175,13 @@ class Edge {
     });
     LIVE.add(this);
     this.exit = new Promise((resolve) => this.proc.on('exit', (code, sig) => { this.exited = { code, sig }; LIVE.delete(this); resolve(this.exited); }));
+    if (this.knownPort) {
+      this.port = this.knownPort;
+      return waitFor(async () => {
+        if (this.exited) throw new Error('rt-edge exited early: ' + this.lines.join('\n'));
+        try { return (await httpGet(this.port, '/healthz')).status === 200 ? this : null; } catch (e) { return null; }
+      }, timeoutMs, 'rt-edge healthz');
+    }
     return waitFor(() => {
       if (this.exited) throw new Error('rt-edge exited early: ' + this.lines.join('\n'));
       const l = this.lines.find((x) => x.includes('"process.ready"'));
@@ -213,6 +220,14 @@ function baseEnv(dir, extra = {}) {
     RT_JWT_ISSUER: ISSUER,
     RT_JWT_AUDIENCE: AUDIENCE,
   }, extra);
+}
+
+// A free TCP port on 127.0.0.1 (for processes started with a quiet log level).
+function freePort() {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => resolve(p)); });
+  });
 }
 
 function tmpdir(name) {
@@ -343,5 +358,5 @@ function eq(a, b, msg) { if (JSON.stringify(a) !== JSON.stringify(b)) throw new 
 
 module.exports = {
   SRC, BIN, STATE, sleep, waitFor, redisPort, Redis, publish, SCRIPT, mint, now, HS_SECRET, RSA, RSA2, KID,
-  rsaPublicPem, writeJwks, ISSUER, AUDIENCE, Edge, baseEnv, tmpdir, httpGet, metric, Client, connected, run, main, assert, eq, execFileSync,
+  rsaPublicPem, writeJwks, ISSUER, AUDIENCE, Edge, baseEnv, tmpdir, httpGet, metric, Client, connected, run, main, assert, freePort, eq, execFileSync,
 };
