@@ -38,6 +38,8 @@ struct edge {
     struct rt_probes probes;
     struct edge_session *sessions;    /* borrowed (lws owns them): every WebSocket session */
     size_t nsessions;                 /* authenticated or not */
+    struct edge_session *dirty;       /* borrowed: sessions with frames to flush this turn */
+    uv_check_t flush;                 /* runs edge_sessions_flush after each poll */
     struct edge_hmap *users;          /* owned: "<tenant>/<sub>" -> open connection count */
     uv_timer_t sweep;                 /* auth deadlines, token expiry, heartbeat */
     uv_timer_t drain_deadline;

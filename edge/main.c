@@ -55,6 +55,11 @@ static void on_sweep(uv_timer_t *t)
     edge_auth_tick(e->auth);
 }
 
+static void on_flush(uv_check_t *h)
+{
+    edge_sessions_flush(h->data);
+}
+
 static void on_cmd_state(struct rt_rconn *rc, enum rt_rconn_state st, void *arg)
 {
     struct edge *e = arg;
@@ -189,6 +194,9 @@ int main(int argc, char **argv)
     uv_timer_init(&e.loop, &e.drain_deadline);
     e.sweep.data = &e;
     uv_timer_start(&e.sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    uv_check_init(&e.loop, &e.flush);
+    e.flush.data = &e;
+    uv_check_start(&e.flush, on_flush);
 
     rc = build(&e);
     if (rc == 0) {
@@ -210,6 +218,7 @@ int main(int argc, char **argv)
     uv_close((uv_handle_t *)&sigterm, NULL);
     uv_close((uv_handle_t *)&sigint, NULL);
     uv_close((uv_handle_t *)&e.sweep, NULL);
+    uv_close((uv_handle_t *)&e.flush, NULL);
     uv_close((uv_handle_t *)&e.drain_deadline, NULL);
     for (int i = 0; i < 100 && uv_run(&e.loop, UV_RUN_DEFAULT); i++)
         ; /* a uv_stop left from the drain ends a run early */

@@ -26,7 +26,8 @@ struct edge_session {
     struct edge *e;                   /* borrowed */
     struct edge_session *prev, *next; /* in e->sessions */
     enum edge_session_state state;
-    bool linked, counted_user, ping_due, close_sent;
+    bool linked, counted_user, ping_due, close_sent, peer_closed, dirty;
+    struct edge_session *dirty_prev, *dirty_next; /* in e->dirty: frames to flush */
     char sid[17];
     char user[RT_USER_MAX + 1];
     char tenant[RT_TENANT_MAX + 1];
@@ -57,6 +58,8 @@ void edge_session_close(struct edge_session *s, int code, const char *reason);
 void edge_session_sub_failed(struct edge_session *s, struct edge_sub *sub, const char *code,
                              const char *message);
 
+/* Writes what sessions got during this loop iteration (called from a uv_check handle). */
+void edge_sessions_flush(struct edge *e);
 /* Periodic checks of every session (auth deadline, token expiry, heartbeat). */
 void edge_sessions_sweep(struct edge *e);
 /* SIGTERM: tells every session to reconnect after a jittered delay, then closes it 1001. */
