@@ -24,7 +24,7 @@ struct edge_poll {
     char first_id[RT_STREAM_ID_MAX + 1];
     char last_id[RT_STREAM_ID_MAX + 1];
     long long length, added;
-    bool info_failed;
+    bool info_failed, range_sent;
 };
 
 static int reply_error(struct lws *wsi, struct edge_http_session *hs, int status,
@@ -53,6 +53,10 @@ static void on_info(redisAsyncContext *ac, void *r, void *privdata)
     struct edge_poll *p = privdata;
     redisReply *reply = r;
     (void)ac;
+    if (!p->range_sent) {
+        free(p); /* the XRANGE could not be sent: nobody else holds p */
+        return;
+    }
     if (!reply) {
         p->info_failed = true;
         return;
@@ -225,10 +229,13 @@ int edge_poll_start(struct edge *e, struct lws *wsi, struct edge_http_session *h
     snprintf(p->since, sizeof(p->since), "%s", since);
     char start[RT_STREAM_ID_MAX + 2];
     snprintf(start, sizeof(start), "%s%s", since[0] ? "(" : "-", since);
-    if (rt_rconn_cmd(e->cmd, on_info, p, "XINFO STREAM %s", key) ||
-        rt_rconn_cmd(e->cmd, on_range, p, "XRANGE %s %s + COUNT %ld", key, start, limit)) {
-        /* only the first can have failed (both need READY), so no callback holds p */
+    if (rt_rconn_cmd(e->cmd, on_info, p, "XINFO STREAM %s", key)) {
         free(p);
+        return reply_error(wsi, hs, 503, "internal", "storage unavailable, retry");
+    }
+    p->range_sent = true;
+    if (rt_rconn_cmd(e->cmd, on_range, p, "XRANGE %s %s + COUNT %ld", key, start, limit)) {
+        p->range_sent = false; /* on_info frees p */
         return reply_error(wsi, hs, 503, "internal", "storage unavailable, retry");
     }
     hs->poll = p;

@@ -260,7 +260,7 @@ void edge_sessions_flush(struct edge *e)
     struct edge_session *s;
     while ((s = e->dirty)) {
         dirty_remove(s);
-        if (s->state == EDGE_SESSION_CLOSING || s->peer_closed || !s->qlen)
+        if (s->state == EDGE_SESSION_CLOSING || s->peer_closed || (!s->qlen && !s->ping_due))
             continue;
         if (lws_partial_buffered(s->wsi)) {
             lws_callback_on_writable(s->wsi);
@@ -703,7 +703,7 @@ static void sweep_one(struct edge_session *s, uint64_t now, int64_t now_s, uint6
     if (now - s->last_ping_ms >= hb) {
         s->last_ping_ms = now;
         s->ping_due = true;
-        lws_callback_on_writable(s->wsi);
+        dirty_add(s); /* written by the flush at the end of this loop turn */
     }
 }
 
