@@ -87,6 +87,11 @@ static const struct lws_protocols protocols[] = {
 static const struct lws_protocol_vhost_options pvo_default = {NULL, NULL, "default", "1"};
 static const struct lws_protocol_vhost_options pvo = {NULL, &pvo_default, "rt.v1", ""};
 
+/* No lws "validity" timers: with them every wsi sits in a time-sorted list that lws re-sorts
+ * (O(connections)) on traffic; rt-edge runs its own heartbeat (session.c sweep). */
+static const lws_retry_bo_t no_validity = {.secs_since_valid_ping = 0,
+                                           .secs_since_valid_hangup = 0};
+
 static int start_lws(struct edge *e)
 {
     struct lws_context_creation_info info;
@@ -110,6 +115,7 @@ static int start_lws(struct edge *e)
     info.count_threads = 1;
     info.max_http_header_data = RT_JWT_MAX_TOKEN + 2048; /* tokens ride in headers */
     info.timeout_secs = 10;
+    info.retry_and_idle_policy = &no_validity;
     if (tls) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = e->cfg->tls_cert;
@@ -145,7 +151,7 @@ static int build(struct edge *e)
     if (rc)
         return rc;
     struct rt_rconn_opts ro = {.url = e->cfg->common.redis_url, .client_name = "rt-edge",
-                               .connect_timeout_ms = 2000, .ping_interval_ms = 1000,
+                               .connect_timeout_ms = 2000, .ping_interval_ms = 3000,
                                .backoff_min_ms = 100, .backoff_max_ms = 3000,
                                .on_state = on_cmd_state, .arg = e};
     rc = rt_rconn_open(&e->cmd, &e->rloop, &ro);

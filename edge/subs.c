@@ -17,7 +17,7 @@
 #include <time.h>
 
 #define HB_INTERVAL_MS 1000
-#define HB_DEAD_MS 3500
+#define HB_DEAD_MS 6000 /* generous: a loaded loop must not flap the connection */
 
 enum chan_rstate {
     CH_IDLE,          /* not subscribed in Redis */

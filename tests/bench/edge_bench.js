@@ -48,6 +48,7 @@ if (process.argv[2] === '--worker') {
           const o = JSON.parse(s);
           if (o.type === 'connected') { ws.send(JSON.stringify({ type: 'subscribe', ref: 't', channel: 'tenant' })); ws.send(JSON.stringify({ type: 'subscribe', ref: 'u', channel: 'user' })); }
           if (o.type === 'subscribed' && ++subs === 2) resolve(ws);
+          if (o.type === 'error' && o.code === 'internal') { setTimeout(() => ws.send(JSON.stringify({ type: 'subscribe', ref: o.ref, channel: o.ref === 't' ? 'tenant' : 'user' })), 200); return; }
           if (o.type === 'error') reject(new Error(s));
         });
         ws.on('error', reject);
