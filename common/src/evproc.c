@@ -28,6 +28,17 @@ static void on_redis_state(struct rt_rconn *rc, enum rt_rconn_state state, void 
 {
     struct rt_evproc *p = arg;
     (void)rc;
+    if (state == RT_RCONN_READY || state == RT_RCONN_BACKOFF) {
+        rt_metric_set(rt_metrics_get(p->metrics, RT_METRIC_GAUGE, "rt_redis_connected",
+                                     "1 while the Redis command connection is ready.", NULL,
+                                     NULL, 0),
+                      state == RT_RCONN_READY);
+        if (state == RT_RCONN_BACKOFF)
+            rt_metric_inc(rt_metrics_get(p->metrics, RT_METRIC_COUNTER,
+                                         "rt_redis_connect_failures_total",
+                                         "Redis connections lost or attempts failed.", NULL,
+                                         NULL, 0));
+    }
     if (p->on_redis && (state == RT_RCONN_READY || state == RT_RCONN_BACKOFF))
         p->on_redis(p->arg, state == RT_RCONN_READY);
 }
@@ -54,6 +65,12 @@ int rt_evproc_init(struct rt_evproc *p, const char *component, const struct rt_c
     RT_ASSERT(p->base);
     rt_loop_event_init(&p->loop, p->base);
     p->metrics = rt_metrics_new();
+    rt_metric_set(rt_metrics_get(p->metrics, RT_METRIC_GAUGE, "rt_process_start_time_seconds",
+                                 "Start time of the process since the epoch.", NULL, NULL, 0),
+                  (double)(rt_wall_ms() / 1000));
+    rt_metric_set(rt_metrics_get(p->metrics, RT_METRIC_GAUGE, "rt_redis_connected",
+                                 "1 while the Redis command connection is ready.", NULL, NULL, 0),
+                  0);
     p->probes = (struct rt_probes){.component = component, .ready = is_ready, .arg = p,
                                    .metrics = p->metrics};
     signal(SIGPIPE, SIG_IGN);

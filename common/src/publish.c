@@ -37,8 +37,8 @@ struct pending {
     rt_publish_fn cb;
     void *arg;       /* borrowed */
     int argc;
-    char *argv[7];   /* owned copies */
-    size_t argvlen[7];
+    char *argv[8]; /* owned copies: EVALSHA sha nkeys key [dedupe] body maxlen ttl */
+    size_t argvlen[8];
     bool retried;
 };
 
@@ -151,7 +151,7 @@ int rt_publish(struct rt_publisher *p, const struct rt_publish_req *req, rt_publ
 
     struct pending *q = rt_xcalloc(1, sizeof(*q));
     const char *nkeys = req->dedupe_key ? "2" : "1";
-    const char *parts[7] = {"EVALSHA", p->sha, nkeys, req->key, req->dedupe_key, NULL, NULL};
+    const char *parts[5] = {"EVALSHA", p->sha, nkeys, req->key, req->dedupe_key};
     int n = req->dedupe_key ? 5 : 4;
     q->p = p;
     q->cb = cb;

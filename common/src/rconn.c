@@ -88,18 +88,25 @@ static void drop_and_retry(struct rt_rconn *rc)
     schedule_retry(rc);
 }
 
-static void on_handshake_done(redisAsyncContext *ac, void *r, void *privdata)
+#define HANDSHAKE_LAST ((void *)1)
+
+/* Every handshake command (AUTH, SELECT, CLIENT SETNAME, PING) replies here; the last one,
+ * marked HANDSHAKE_LAST, makes the connection READY. */
+static void on_handshake_reply(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct rt_rconn *rc = ac->data;
     redisReply *reply = r;
-    (void)privdata;
     if (!rc || rc->state != RT_RCONN_HANDSHAKE)
         return;
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         set_error(rc, "handshake failed", reply ? reply->str : "no reply");
+        /* leave HANDSHAKE so that replies still queued behind this one are ignored */
+        set_state(rc, RT_RCONN_CONNECTING);
         rt_rconn_reset(rc);
         return;
     }
+    if (privdata != HANDSHAKE_LAST)
+        return;
     rt_backoff_reset(&rc->backoff);
     rc->last_error[0] = '\0';
     if (rc->ping_interval_ms)
@@ -110,19 +117,6 @@ static void on_handshake_done(redisAsyncContext *ac, void *r, void *privdata)
             RT_LF_STR("host", rc->addr.path[0] ? rc->addr.path : rc->addr.host),
             RT_LF_INT("port", rc->addr.port));
     set_state(rc, RT_RCONN_READY);
-}
-
-static void on_handshake_step(redisAsyncContext *ac, void *r, void *privdata)
-{
-    struct rt_rconn *rc = ac->data;
-    redisReply *reply = r;
-    (void)privdata;
-    if (!rc || rc->state != RT_RCONN_HANDSHAKE)
-        return;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        set_error(rc, "handshake failed", reply ? reply->str : "no reply");
-        rt_rconn_reset(rc);
-    }
 }
 
 static void on_connect(const redisAsyncContext *cac, int status)
@@ -140,12 +134,12 @@ static void on_connect(const redisAsyncContext *cac, int status)
     }
     set_state(rc, RT_RCONN_HANDSHAKE);
     if (rc->addr.password[0])
-        redisAsyncCommand(ac, on_handshake_step, NULL, "AUTH %s", rc->addr.password);
+        redisAsyncCommand(ac, on_handshake_reply, NULL, "AUTH %s", rc->addr.password);
     if (rc->addr.db)
-        redisAsyncCommand(ac, on_handshake_step, NULL, "SELECT %d", rc->addr.db);
+        redisAsyncCommand(ac, on_handshake_reply, NULL, "SELECT %d", rc->addr.db);
     if (rc->client_name)
-        redisAsyncCommand(ac, on_handshake_step, NULL, "CLIENT SETNAME %s", rc->client_name);
-    redisAsyncCommand(ac, on_handshake_done, NULL, "PING");
+        redisAsyncCommand(ac, on_handshake_reply, NULL, "CLIENT SETNAME %s", rc->client_name);
+    redisAsyncCommand(ac, on_handshake_reply, HANDSHAKE_LAST, "PING");
 }
 
 static void on_disconnect(const redisAsyncContext *cac, int status)

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The embedded default: the whole stack on this machine, no Docker. Installs missing Debian
+# packages, builds, starts PostgreSQL (wal_level=logical, demo schema) and redis-server under
+# .local/, starts rt-ingest, rt-edge and rt-health, prints every URL and a demo token, and stops
+# everything it started on Ctrl-C.
+# Usage (as root on Debian 12): bash deploy/local.sh
+# Ports (override by environment): RT_LOCAL_PG_PORT 54329, RT_LOCAL_REDIS_PORT 63799, and the
+# processes' own RT_EDGE_LISTEN 127.0.0.1:8080, RT_INGEST_LISTEN :8081, RT_HEALTH_LISTEN :8082.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash deploy/install-deps.sh
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
+cmake --build build -j "$(nproc)"
+
+state=$root/.local
+mkdir -p "$state/logs"
+chmod 755 "$state"
+pg_port=${RT_LOCAL_PG_PORT:-54329}
+redis_port=${RT_LOCAL_REDIS_PORT:-63799}
+PGBIN=/usr/lib/postgresql/15/bin
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pids=()
+
+stop_all() {
+    trap - INT TERM EXIT
+    echo
+    echo "stopping..."
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    [ -f "$state/redis.pid" ] && kill -TERM "$(cat "$state/redis.pid")" 2>/dev/null || true
+    as_pg "$PGBIN/pg_ctl" -D "$state/pg" -m fast -w stop >/dev/null 2>&1 || true
+    echo "stopped"
+}
+trap stop_all INT TERM EXIT
+
+# PostgreSQL: a cluster of our own under .local/pg, loopback only.
+if [ ! -f "$state/pg/PG_VERSION" ]; then
+    mkdir -p "$state/pg"
+    [ "$(id -u)" = 0 ] && chown postgres "$state/pg"
+    as_pg "$PGBIN/initdb" -D "$state/pg" -U postgres --auth=trust -E UTF8 >/dev/null
+fi
+[ "$(id -u)" = 0 ] && chown postgres "$state/logs"
+as_pg "$PGBIN/pg_ctl" -D "$state/pg" -l "$state/logs/postgres.log" -w \
+    -o "-p $pg_port -k $state/pg -c listen_addresses=127.0.0.1 -c wal_level=logical \
+        -c max_replication_slots=10 -c max_wal_senders=10" start >/dev/null
+psql_q() { as_pg psql -q -h 127.0.0.1 -p "$pg_port" -U postgres "$@"; }
+if [ "$(psql_q -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = 'rt_demo'")" != 1 ]; then
+    psql_q -d postgres -c "CREATE DATABASE rt_demo" >/dev/null
+fi
+for f in deploy/sql/*.sql; do psql_q -v ON_ERROR_STOP=1 -d rt_demo -f "$f" >/dev/null; done
+
+# Redis
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$state" --logfile "$state/logs/redis.log" --daemonize yes --pidfile "$state/redis.pid"
+for _ in $(seq 1 100); do
+    [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] && break
+    sleep 0.05
+done
+
+# A demo HS256 secret, made once per checkout and never committed (.local is ignored).
+[ -s "$state/jwt_secret" ] || openssl rand -hex 32 >"$state/jwt_secret"
+chmod 600 "$state/jwt_secret"
+export RT_REDIS_URL=redis://127.0.0.1:$redis_port/0
+export RT_JWT_SECRET_FILE=$state/jwt_secret
+export RT_PG_CONNINFO="host=127.0.0.1 port=$pg_port dbname=rt_demo user=postgres"
+export RT_EDGE_LISTEN=${RT_EDGE_LISTEN:-127.0.0.1:8080}
+export RT_INGEST_LISTEN=${RT_INGEST_LISTEN:-127.0.0.1:8081}
+export RT_HEALTH_LISTEN=${RT_HEALTH_LISTEN:-127.0.0.1:8082}
+
+start() { # name exe
+    "$root/build/$2" 2>"$state/logs/$1.log" &
+    pids+=($!)
+}
+start rt-ingest ingest/rt-ingest
+start rt-edge edge/rt-edge
+start rt-health broker/rt-health
+
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+demo_token() { # tenant user
+    local now header payload sig
+    now=$(date +%s)
+    header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+    payload=$(printf '{"sub":"%s","org_id":"%s","iat":%d,"exp":%d}' "$2" "$1" "$now" \
+        $((now + 86400)) | b64url)
+    sig=$(printf '%s.%s' "$header" "$payload" |
+        openssl dgst -sha256 -mac HMAC -macopt "key:$(cat "$state/jwt_secret")" -binary | b64url)
+    printf '%s.%s.%s' "$header" "$payload" "$sig"
+}
+
+wait_ready() { # name url
+    for _ in $(seq 1 100); do
+        curl -fs -o /dev/null "$2/readyz" && return 0
+        sleep 0.1
+    done
+    echo "warning: $1 is not ready yet; see $state/logs/$1.log" >&2
+}
+wait_ready rt-ingest "http://$RT_INGEST_LISTEN"
+wait_ready rt-edge "http://$RT_EDGE_LISTEN"
+wait_ready rt-health "http://$RT_HEALTH_LISTEN"
+
+cat <<INFO
+
+rt-broker local stack is running (Ctrl-C stops everything):
+  rt-edge    ws://$RT_EDGE_LISTEN/ws         http://$RT_EDGE_LISTEN/healthz  /readyz  /metrics
+  rt-ingest  http://$RT_INGEST_LISTEN/  (webhooks, publish API)  /healthz  /readyz  /metrics
+  rt-health  http://$RT_HEALTH_LISTEN/  (health API)             /healthz  /readyz  /metrics
+  redis      redis://127.0.0.1:$redis_port/0
+  postgres   postgresql://postgres@127.0.0.1:$pg_port/rt_demo   (logical replication, slot rt_slot)
+  logs       $state/logs/
+
+Demo token (tenant acme, user u-demo, valid 24 h; signed with the secret in .local/jwt_secret):
+  $(demo_token acme u-demo)
+INFO
+
+# Stay in the foreground until Ctrl-C or until a process dies.
+while :; do
+    for pid in "${pids[@]}"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "a process exited; see $state/logs/" >&2
+            exit 1
+        fi
+    done
+    sleep 1
+done
