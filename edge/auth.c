@@ -41,10 +41,9 @@ int edge_auth_open(struct edge_auth **out, const struct edge_config *cfg)
                             .leeway_s = (unsigned)cfg->jwt_leeway_s,
                             .jwks_min_refresh_s = 60};
     *out = NULL;
-    if (!cfg->jwt_secret && !cfg->jwt_jwks) {
-        RT_ERROR("config.invalid", "set RT_JWT_SECRET or RT_JWT_JWKS: no token could be verified");
-        return RT_ECONFIG;
-    }
+    if (!cfg->jwt_secret && !cfg->jwt_jwks)
+        RT_WARN("auth.no_keys", "neither RT_JWT_SECRET nor RT_JWT_JWKS is set: every token will "
+                                "be refused");
     if (cfg->jwt_jwks && (strncmp(cfg->jwt_jwks, "http://", 7) == 0 ||
                           strncmp(cfg->jwt_jwks, "https://", 8) == 0)) {
         RT_ERROR("config.invalid", "RT_JWT_JWKS: fetching a JWKS over HTTP(S) is not supported "
