@@ -44,10 +44,11 @@ int edge_auth_open(struct edge_auth **out, const struct edge_config *cfg)
     if (!cfg->jwt_secret && !cfg->jwt_jwks)
         RT_WARN("auth.no_keys", "neither RT_JWT_SECRET nor RT_JWT_JWKS is set: every token will "
                                 "be refused");
-    if (cfg->jwt_jwks && (strncmp(cfg->jwt_jwks, "http://", 7) == 0 ||
-                          strncmp(cfg->jwt_jwks, "https://", 8) == 0)) {
-        RT_ERROR("config.invalid", "RT_JWT_JWKS: fetching a JWKS over HTTP(S) is not supported "
-                                   "yet; give a file path (refreshed every RT_EDGE_JWKS_REFRESH_S)",
+    if (cfg->jwt_jwks &&
+        (strncmp(cfg->jwt_jwks, "http://", 7) == 0 || strncmp(cfg->jwt_jwks, "https://", 8) == 0)) {
+        RT_ERROR("config.invalid",
+                 "RT_JWT_JWKS: fetching a JWKS over HTTP(S) is not supported "
+                 "yet; give a file path (refreshed every RT_EDGE_JWKS_REFRESH_S)",
                  RT_LF_STR("jwks", cfg->jwt_jwks));
         return RT_ECONFIG;
     }

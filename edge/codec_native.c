@@ -126,8 +126,8 @@ struct rt_msg *edge_native_connected(const char *session, const char *user, cons
                                      unsigned heartbeat_ms)
 {
     return frame(json_pack("{s:s,s:s,s:s,s:s,s:I,s:i}", "type", "connected", "session", session,
-                           "user", user, "tenant", tenant, "heartbeat_ms",
-                           (json_int_t)heartbeat_ms, "protocol", 1));
+                           "user", user, "tenant", tenant, "heartbeat_ms", (json_int_t)heartbeat_ms,
+                           "protocol", 1));
 }
 
 struct rt_msg *edge_native_subscribed(const char *ref, const char *channel, const char *offset)

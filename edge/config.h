@@ -12,12 +12,12 @@ struct edge_config {
     char *jwt_issuer;   /* RT_JWT_ISSUER */
     char *jwt_audience; /* RT_JWT_AUDIENCE */
     char *jwt_tenant_claim;
-    char *jwt_algs;           /* RT_JWT_ALGS */
-    long long jwt_leeway_s;   /* RT_JWT_LEEWAY_S */
-    long long jwks_refresh_s; /* RT_EDGE_JWKS_REFRESH_S */
-    char *tls_cert;           /* RT_EDGE_TLS_CERT */
-    char *tls_key;            /* RT_EDGE_TLS_KEY */
-    char *instance_id;        /* RT_EDGE_INSTANCE_ID; NULL: host-pid */
+    char *jwt_algs;             /* RT_JWT_ALGS */
+    long long jwt_leeway_s;     /* RT_JWT_LEEWAY_S */
+    long long jwks_refresh_s;   /* RT_EDGE_JWKS_REFRESH_S */
+    char *tls_cert;             /* RT_EDGE_TLS_CERT */
+    char *tls_key;              /* RT_EDGE_TLS_KEY */
+    char *instance_id;          /* RT_EDGE_INSTANCE_ID; NULL: host-pid */
     long long heartbeat_ms;     /* RT_EDGE_HEARTBEAT_MS */
     long long auth_timeout_ms;  /* RT_EDGE_AUTH_TIMEOUT_MS */
     long long max_msg_bytes;    /* RT_EDGE_MAX_MESSAGE_BYTES: inbound message */

@@ -27,21 +27,21 @@ struct edge {
     const struct edge_config *cfg; /* borrowed */
     uv_loop_t loop;
     struct rt_loop rloop;
-    struct lws_context *lws;          /* owned */
-    struct rt_rconn *cmd;             /* owned: XREVRANGE/XRANGE, liveness, heartbeat PUBLISH */
-    struct edge_subs *subs;           /* owned: channels and the subscriber connection */
-    struct edge_auth *auth;           /* owned */
-    struct edge_liveness *liveness;   /* owned */
-    struct edge_listener *listener;   /* owned; NULL when lws listens itself (TLS) */
-    struct rt_metrics *metrics;       /* owned */
-    struct edge_stats stats;          /* series borrowed from metrics */
+    struct lws_context *lws;        /* owned */
+    struct rt_rconn *cmd;           /* owned: XREVRANGE/XRANGE, liveness, heartbeat PUBLISH */
+    struct edge_subs *subs;         /* owned: channels and the subscriber connection */
+    struct edge_auth *auth;         /* owned */
+    struct edge_liveness *liveness; /* owned */
+    struct edge_listener *listener; /* owned; NULL when lws listens itself (TLS) */
+    struct rt_metrics *metrics;     /* owned */
+    struct edge_stats stats;        /* series borrowed from metrics */
     struct rt_probes probes;
-    struct edge_session *sessions;    /* borrowed (lws owns them): every WebSocket session */
-    size_t nsessions;                 /* authenticated or not */
-    struct edge_session *dirty;       /* borrowed: sessions with frames to flush this turn */
-    uv_check_t flush;                 /* runs edge_sessions_flush after each poll */
-    struct edge_hmap *users;          /* owned: "<tenant>/<sub>" -> open connection count */
-    uv_timer_t sweep;                 /* auth deadlines, token expiry, heartbeat */
+    struct edge_session *sessions; /* borrowed (lws owns them): every WebSocket session */
+    size_t nsessions;              /* authenticated or not */
+    struct edge_session *dirty;    /* borrowed: sessions with frames to flush this turn */
+    uv_check_t flush;              /* runs edge_sessions_flush after each poll */
+    struct edge_hmap *users;       /* owned: "<tenant>/<sub>" -> open connection count */
+    uv_timer_t sweep;              /* auth deadlines, token expiry, heartbeat */
     uv_timer_t drain_deadline;
     bool draining;
     char instance_id[128];

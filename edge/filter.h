@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define EDGE_FILTER_MAX 1024   /* bytes of filter text */
-#define EDGE_FILTER_MAX_IN 100 /* values in in.(...) */
+#define EDGE_FILTER_MAX    1024 /* bytes of filter text */
+#define EDGE_FILTER_MAX_IN 100  /* values in in.(...) */
 
 struct edge_filter;
 

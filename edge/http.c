@@ -30,8 +30,9 @@ static int on_http(struct lws *wsi, struct edge_http_session *s, const char *uri
     struct edge *e = lws_get_vhost_user(lws_get_vhost(wsi));
     struct rt_http_reply r = {0};
     bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
-    const char *method = get ? "GET" : lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) ? "HEAD"
-                                                                                  : "POST";
+    const char *method = get                                             ? "GET"
+                         : lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) ? "HEAD"
+                                                                         : "POST";
     if (rt_probes_handle(&e->probes, method, uri, &r)) {
         int rc = edge_http_reply(wsi, s, r.status, r.content_type, r.body, r.len);
         free(r.body);
@@ -52,8 +53,8 @@ static int write_headers(struct lws *wsi, struct edge_http_session *s)
 {
     unsigned char hdr[LWS_PRE + 1024];
     unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned int)s->status, s->ctype,
-                                    (lws_filepos_t)s->len, &p, end) ||
+    if (lws_add_http_common_headers(wsi, (unsigned int)s->status, s->ctype, (lws_filepos_t)s->len,
+                                    &p, end) ||
         lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                     (const unsigned char *)"no-store", 8, &p, end) ||
         lws_finalize_write_http_header(wsi, start, &p, end))

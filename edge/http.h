@@ -13,7 +13,7 @@ struct edge_http_session {
     size_t len;
     size_t sent;
     int status;
-    const char *ctype;      /* static */
+    const char *ctype; /* static */
     bool replying, hdr_sent;
     struct edge_poll *poll; /* borrowed: a polling request waiting for Redis */
 };

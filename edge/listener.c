@@ -15,9 +15,9 @@
 #define HEAD_TIMEOUT_MS 10000
 
 struct pending {
-    uv_tcp_t tcp;              /* first: libuv callbacks cast back */
+    uv_tcp_t tcp; /* first: libuv callbacks cast back */
     uv_timer_t timer;
-    struct edge_listener *l;   /* borrowed */
+    struct edge_listener *l; /* borrowed */
     struct pending *prev, *next;
     char *buf; /* owned */
     size_t len;
@@ -25,8 +25,8 @@ struct pending {
 };
 
 struct edge_listener {
-    struct edge *e;        /* borrowed */
-    struct lws_vhost *vh;  /* borrowed */
+    struct edge *e;       /* borrowed */
+    struct lws_vhost *vh; /* borrowed */
     uv_tcp_t server;
     bool server_closed;
     int port;
@@ -88,8 +88,7 @@ size_t edge_listener_strip_bearer(char *head, size_t len, char **token)
     if (!*token)
         return len;
     char repl[600];
-    size_t rl = o ? (size_t)snprintf(repl, sizeof(repl), "Sec-WebSocket-Protocol: %s\r\n", out)
-                  : 0;
+    size_t rl = o ? (size_t)snprintf(repl, sizeof(repl), "Sec-WebSocket-Protocol: %s\r\n", out) : 0;
     size_t old = (size_t)(line_end - line);
     size_t tail = len - (size_t)(line_end - head);
     RT_ASSERT(rl <= old); /* the bearer entry alone is longer than what stays */

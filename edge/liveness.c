@@ -33,9 +33,8 @@ void edge_liveness_refresh(struct edge_liveness *l)
     rt_ts_now(ts, sizeof(ts));
     json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s}", "id", e->instance_id, "component",
                           "rt-edge", "address", e->url, "connections", (json_int_t)e->nsessions,
-                          "subscriptions",
-                          (json_int_t)rt_metric_value(e->stats.subs_local), "started",
-                          l->started, "ts", ts);
+                          "subscriptions", (json_int_t)rt_metric_value(e->stats.subs_local),
+                          "started", l->started, "ts", ts);
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     rt_rconn_cmd(e->cmd, on_set, NULL, "SET %s %s EX %lld", l->key, s, e->cfg->liveness_ttl_s);

@@ -72,7 +72,9 @@ static void on_lws_log(int level, const char *line)
     size_t n = strlen(line);
     char buf[512];
     snprintf(buf, sizeof(buf), "%.*s", (int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
-    rt_log(level & LLL_ERR ? RT_LOG_ERROR : level & LLL_WARN ? RT_LOG_WARN : RT_LOG_DEBUG,
+    rt_log(level & LLL_ERR    ? RT_LOG_ERROR
+           : level & LLL_WARN ? RT_LOG_WARN
+                              : RT_LOG_DEBUG,
            "lws.log", buf);
 }
 
@@ -110,8 +112,8 @@ static int start_lws(struct edge *e)
     info.user = e;
     info.pcontext = &e->lws; /* lws NULLs it when the context is completely destroyed */
     info.foreign_loops = foreign;
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.options =
+        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
     info.count_threads = 1;
     info.max_http_header_data = RT_JWT_MAX_TOKEN + 2048; /* tokens ride in headers */
     info.timeout_secs = 10;
@@ -150,10 +152,14 @@ static int build(struct edge *e)
     rc = start_lws(e);
     if (rc)
         return rc;
-    struct rt_rconn_opts ro = {.url = e->cfg->common.redis_url, .client_name = "rt-edge",
-                               .connect_timeout_ms = 2000, .ping_interval_ms = 3000,
-                               .backoff_min_ms = 100, .backoff_max_ms = 3000,
-                               .on_state = on_cmd_state, .arg = e};
+    struct rt_rconn_opts ro = {.url = e->cfg->common.redis_url,
+                               .client_name = "rt-edge",
+                               .connect_timeout_ms = 2000,
+                               .ping_interval_ms = 3000,
+                               .backoff_min_ms = 100,
+                               .backoff_max_ms = 3000,
+                               .on_state = on_cmd_state,
+                               .arg = e};
     rc = rt_rconn_open(&e->cmd, &e->rloop, &ro);
     if (rc)
         return rc;
@@ -173,7 +179,8 @@ int main(int argc, char **argv)
         return rc == RT_CFG_EXIT_OK ? 0 : 2;
     }
     rt_log_init("rt-edge", cfg.common.log_level, cfg.common.log_format);
-    lws_set_log_level(LLL_ERR | LLL_WARN | (cfg.common.log_level == RT_LOG_DEBUG ? LLL_NOTICE | LLL_INFO : 0),
+    lws_set_log_level(LLL_ERR | LLL_WARN |
+                          (cfg.common.log_level == RT_LOG_DEBUG ? LLL_NOTICE | LLL_INFO : 0),
                       on_lws_log);
     signal(SIGPIPE, SIG_IGN);
     if (cfg.instance_id) {

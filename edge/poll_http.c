@@ -16,8 +16,8 @@
 #include <string.h>
 
 struct edge_poll {
-    struct lws *wsi;               /* borrowed; NULL once the request went away */
-    struct edge_http_session *hs;  /* borrowed; NULL likewise */
+    struct lws *wsi;              /* borrowed; NULL once the request went away */
+    struct edge_http_session *hs; /* borrowed; NULL likewise */
     char client_channel[RT_CHANNEL_MAX + 1];
     char since[RT_STREAM_ID_MAX + 1]; /* "" when absent */
     char max_deleted[RT_STREAM_ID_MAX + 1];
@@ -27,8 +27,8 @@ struct edge_poll {
     bool info_failed, range_sent;
 };
 
-static int reply_error(struct lws *wsi, struct edge_http_session *hs, int status,
-                       const char *code, const char *message)
+static int reply_error(struct lws *wsi, struct edge_http_session *hs, int status, const char *code,
+                       const char *message)
 {
     json_t *o = json_pack("{s:s,s:s}", "error", code, "message", message);
     char *s = json_dumps(o, JSON_COMPACT);
@@ -102,8 +102,8 @@ static json_t *entry_event(const char *client_channel, redisReply *entry)
             json_decref(env);
             return NULL;
         }
-        json_t *o = json_pack("{s:s,s:s,s:s}", "type", "event", "channel", client_channel, "id",
-                              id);
+        json_t *o =
+            json_pack("{s:s,s:s,s:s}", "type", "event", "channel", client_channel, "id", id);
         const char *keep[] = {"event", "ts", "data"};
         for (size_t j = 0; j < 3; j++) {
             json_t *x = json_object_get(env, keep[j]);
@@ -159,8 +159,8 @@ static void on_range(redisAsyncContext *ac, void *r, void *privdata)
             next = reply->element[i]->element[0]->str;
         }
     }
-    json_t *o = json_pack("{s:o,s:s,s:b}", "events", events, "next", next, "resync_required",
-                          resync);
+    json_t *o =
+        json_pack("{s:o,s:s,s:b}", "events", events, "next", next, "resync_required", resync);
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     edge_http_reply(p->wsi, p->hs, 200, "application/json", s, strlen(s));
@@ -183,8 +183,8 @@ static int authorize(struct edge *e, struct lws *wsi, struct edge_http_session *
         reply_error(wsi, hs, 401, "unauthorized", "Authorization: Bearer <JWT> required");
     } else if (edge_auth_verify(e->auth, hdr + 7, c, &why)) {
         edge_stats_auth_fail(&e->stats, rt_jwt_fail_name(why));
-        RT_WARN("auth.failed", "polling request refused", RT_LF_STR("reason",
-                                                                    rt_jwt_fail_name(why)));
+        RT_WARN("auth.failed", "polling request refused",
+                RT_LF_STR("reason", rt_jwt_fail_name(why)));
         reply_error(wsi, hs, 401, "unauthorized",
                     why == RT_JWT_EXPIRED ? "token expired" : "invalid token");
     } else {

@@ -10,7 +10,7 @@ struct edge;
 struct edge_http_session;
 
 #define EDGE_POLL_DEFAULT_LIMIT 100
-#define EDGE_POLL_MAX_LIMIT 1000
+#define EDGE_POLL_MAX_LIMIT     1000
 
 /* Starts a polling request; the reply is sent when Redis answers. 0 or -1 (close). */
 int edge_poll_start(struct edge *e, struct lws *wsi, struct edge_http_session *hs);

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <time.h>
 
-#define KILL_AFTER_CLOSE_S 5  /* a close frame not written by then: drop the TCP connection */
-#define COALESCE_MAX 65536    /* bytes gathered into one write */
+#define KILL_AFTER_CLOSE_S 5     /* a close frame not written by then: drop the TCP connection */
+#define COALESCE_MAX       65536 /* bytes gathered into one write */
 
 static unsigned char scratch[LWS_PRE + COALESCE_MAX];
 
@@ -345,8 +345,8 @@ static void authenticate(struct edge_session *s, const char *token)
     }
     s->exp_s = c.exp;
     rt_metric_inc(s->e->stats.auth_ok);
-    send_take(s, edge_native_connected(s->sid, s->user, s->tenant,
-                                       (unsigned)s->e->cfg->heartbeat_ms));
+    send_take(s,
+              edge_native_connected(s->sid, s->user, s->tenant, (unsigned)s->e->cfg->heartbeat_ms));
 }
 
 /* "rt.v1, rt.bearer.<JWT>": the token entry, or NULL. */

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #define HB_INTERVAL_MS 1000
-#define HB_DEAD_MS 6000 /* generous: a loaded loop must not flap the connection */
+#define HB_DEAD_MS     6000 /* generous: a loaded loop must not flap the connection */
 
 enum chan_rstate {
     CH_IDLE,          /* not subscribed in Redis */
@@ -27,8 +27,8 @@ enum chan_rstate {
 };
 
 struct edge_chan {
-    char *key;         /* owned: rt:{tenant}:<channel> */
-    char *client_name; /* owned: what clients call it ("user", "db:public.calls") */
+    char *key;             /* owned: rt:{tenant}:<channel> */
+    char *client_name;     /* owned: what clients call it ("user", "db:public.calls") */
     struct edge_sub *subs; /* borrowed list */
     size_t nsubs;
     enum chan_rstate rstate;
@@ -92,8 +92,8 @@ static void sub_unref(struct edge_sub *sub)
 static void go_live(struct edge_sub *sub, const char *offset)
 {
     struct edge_session *s = sub->sess;
-    struct rt_msg *m = edge_native_subscribed(sub->ref[0] ? sub->ref : NULL,
-                                              sub->chan->client_name, offset);
+    struct rt_msg *m =
+        edge_native_subscribed(sub->ref[0] ? sub->ref : NULL, sub->chan->client_name, offset);
     sub->state = EDGE_SUB_LIVE;
     edge_session_send(s, m);
     rt_msg_unref(m);
@@ -339,10 +339,14 @@ struct edge_subs *edge_subs_new(struct edge *e)
     ss->e = e;
     ss->chans = edge_hmap_new();
     snprintf(ss->hb_channel, sizeof(ss->hb_channel), "rt:edge:hb:%s", e->instance_id);
-    struct rt_rconn_opts ro = {.url = e->cfg->common.redis_url, .client_name = "rt-edge-sub",
-                               .connect_timeout_ms = 2000, .ping_interval_ms = 0,
-                               .backoff_min_ms = 100, .backoff_max_ms = 3000,
-                               .on_state = on_state, .arg = ss};
+    struct rt_rconn_opts ro = {.url = e->cfg->common.redis_url,
+                               .client_name = "rt-edge-sub",
+                               .connect_timeout_ms = 2000,
+                               .ping_interval_ms = 0,
+                               .backoff_min_ms = 100,
+                               .backoff_max_ms = 3000,
+                               .on_state = on_state,
+                               .arg = ss};
     RT_ASSERT(rt_rconn_open(&ss->rc, &e->rloop, &ro) == 0); /* URL validated by config */
     ss->timer = e->rloop.ops->timer_new(e->rloop.impl, on_timer, ss);
     e->rloop.ops->timer_start(ss->timer, HB_INTERVAL_MS);

@@ -32,14 +32,14 @@ struct edge_held {
 
 /* One client subscription. */
 struct edge_sub {
-    struct edge_chan *chan;     /* borrowed; NULL once detached */
-    struct edge_session *sess;  /* borrowed; NULL once detached */
+    struct edge_chan *chan;           /* borrowed; NULL once detached */
+    struct edge_session *sess;        /* borrowed; NULL once detached */
     struct edge_sub *c_prev, *c_next; /* in the channel's list */
-    struct edge_sub *s_next;    /* in the session's list (the session's business) */
-    struct edge_filter *filter; /* owned; NULL for none */
+    struct edge_sub *s_next;          /* in the session's list (the session's business) */
+    struct edge_filter *filter;       /* owned; NULL for none */
     enum edge_sub_state state;
-    unsigned refs; /* 1 while attached, +1 per Redis command in flight */
-    char ref[65];  /* the client's ref of the subscribe, echoed in `subscribed` */
+    unsigned refs;          /* 1 while attached, +1 per Redis command in flight */
+    char ref[65];           /* the client's ref of the subscribe, echoed in `subscribed` */
     struct edge_held *held; /* owned: events that arrived before `subscribed` went out */
     size_t nheld;
 };

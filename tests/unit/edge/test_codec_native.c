@@ -92,8 +92,9 @@ static void test_event_has_no_tenant(void **state)
                              0, NULL);
     struct rt_msg *m = edge_native_event("user", env);
     char *s = strndup((const char *)rt_msg_payload(m), m->len);
-    assert_string_equal(s, "{\"type\":\"event\",\"channel\":\"user\",\"id\":\"5-0\",\"event\":\"e\","
-                           "\"ts\":\"t\",\"data\":{\"x\":1}}");
+    assert_string_equal(s,
+                        "{\"type\":\"event\",\"channel\":\"user\",\"id\":\"5-0\",\"event\":\"e\","
+                        "\"ts\":\"t\",\"data\":{\"x\":1}}");
     free(s);
     rt_msg_unref(m);
     json_decref(env);

@@ -31,9 +31,20 @@ static bool match(const char *filter, const char *data_json, const char *event)
 static void test_malformed_is_refused(void **state)
 {
     (void)state;
-    const char *bad[] = {"", "status", "status=", "status=eq", "=eq.x", "status=like.x",
-                         "status=EQ.x", "st atus=eq.x", "sta-tus=eq.x", "status=in.x",
-                         "status=in.()", "status=in.(a,", "status=in.(a,,b)", "status=in.((a))",
+    const char *bad[] = {"",
+                         "status",
+                         "status=",
+                         "status=eq",
+                         "=eq.x",
+                         "status=like.x",
+                         "status=EQ.x",
+                         "st atus=eq.x",
+                         "sta-tus=eq.x",
+                         "status=in.x",
+                         "status=in.()",
+                         "status=in.(a,",
+                         "status=in.(a,,b)",
+                         "status=in.((a))",
                          "a234567890123456789012345678901234567890123456789012345678901234=eq.1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct edge_filter *f = (struct edge_filter *)1;
@@ -54,7 +65,8 @@ static void test_malformed_is_refused(void **state)
 static void test_operators(void **state)
 {
     (void)state;
-    const char *rec = "{\"record\":{\"status\":\"active\",\"n\":10,\"r\":2.5,\"b\":true,\"z\":null}}";
+    const char *rec =
+        "{\"record\":{\"status\":\"active\",\"n\":10,\"r\":2.5,\"b\":true,\"z\":null}}";
     assert_true(match("status=eq.active", rec, "INSERT"));
     assert_false(match("status=eq.idle", rec, "INSERT"));
     assert_true(match("status=neq.idle", rec, "INSERT"));

@@ -37,8 +37,8 @@ static void test_header_removed_when_only_bearer_and_case(void **state)
 {
     (void)state;
     char *token;
-    char *out = strip("GET /ws HTTP/1.1\r\nsec-websocket-protocol:rt.bearer.T\r\nX: y\r\n\r\n",
-                      &token);
+    char *out =
+        strip("GET /ws HTTP/1.1\r\nsec-websocket-protocol:rt.bearer.T\r\nX: y\r\n\r\n", &token);
     assert_string_equal(token, "T");
     assert_string_equal(out, "GET /ws HTTP/1.1\r\nX: y\r\n\r\n");
     free(out);
