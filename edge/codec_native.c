@@ -168,6 +168,12 @@ struct rt_msg *edge_native_reconnect(unsigned after_ms)
     return frame(json_pack("{s:s,s:I}", "type", "reconnect", "after_ms", (json_int_t)after_ms));
 }
 
+struct rt_msg *edge_native_resync(const char *channel, const char *reason)
+{
+    return frame(json_pack("{s:s,s:s,s:s}", "type", "resync_required", "channel", channel, "reason",
+                           reason));
+}
+
 struct rt_msg *edge_native_event(const char *channel, const json_t *env)
 {
     json_t *id = json_object_get(env, "id"), *data = json_object_get(env, "data");

@@ -45,6 +45,7 @@ struct rt_msg *edge_native_error(const char *ref, const char *code, const char *
 struct rt_msg *edge_native_pong(const char *ref);
 struct rt_msg *edge_native_pong_text(void);
 struct rt_msg *edge_native_reconnect(unsigned after_ms);
+struct rt_msg *edge_native_resync(const char *channel, const char *reason);
 /* An event for client channel name `channel` from a parsed envelope (id, event, ts, data are
  * read; tenant is left out). NULL if the envelope lacks id or data. */
 struct rt_msg *edge_native_event(const char *channel, const json_t *env);

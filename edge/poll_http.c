@@ -2,6 +2,7 @@
 #include "auth.h"
 #include "edge.h"
 #include "http.h"
+#include "streaminfo.h"
 
 #include "rt/envelope.h"
 #include "rt/err.h"
@@ -20,10 +21,7 @@ struct edge_poll {
     struct edge_http_session *hs; /* borrowed; NULL likewise */
     char client_channel[RT_CHANNEL_MAX + 1];
     char since[RT_STREAM_ID_MAX + 1]; /* "" when absent */
-    char max_deleted[RT_STREAM_ID_MAX + 1];
-    char first_id[RT_STREAM_ID_MAX + 1];
-    char last_id[RT_STREAM_ID_MAX + 1];
-    long long length, added;
+    struct edge_stream_info info;
     bool info_failed, range_sent;
 };
 
@@ -62,23 +60,7 @@ static void on_info(redisAsyncContext *ac, void *r, void *privdata)
         return;
     }
     /* an error reply means "no such key": nothing trimmed yet */
-    if (reply->type != REDIS_REPLY_ARRAY)
-        return;
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        redisReply *k = reply->element[i], *v = reply->element[i + 1];
-        if (k->type != REDIS_REPLY_STRING)
-            continue;
-        if (v->type == REDIS_REPLY_STRING && strcmp(k->str, "max-deleted-entry-id") == 0)
-            snprintf(p->max_deleted, sizeof(p->max_deleted), "%s", v->str);
-        else if (v->type == REDIS_REPLY_STRING && strcmp(k->str, "recorded-first-entry-id") == 0)
-            snprintf(p->first_id, sizeof(p->first_id), "%s", v->str);
-        else if (v->type == REDIS_REPLY_STRING && strcmp(k->str, "last-generated-id") == 0)
-            snprintf(p->last_id, sizeof(p->last_id), "%s", v->str);
-        else if (v->type == REDIS_REPLY_INTEGER && strcmp(k->str, "length") == 0)
-            p->length = v->integer;
-        else if (v->type == REDIS_REPLY_INTEGER && strcmp(k->str, "entries-added") == 0)
-            p->added = v->integer;
-    }
+    edge_stream_info_parse(reply, &p->info);
 }
 
 static json_t *entry_event(const char *client_channel, redisReply *entry)
@@ -116,28 +98,6 @@ static json_t *entry_event(const char *client_channel, redisReply *entry)
     return NULL;
 }
 
-static bool valid_id(const char *id)
-{
-    return id[0] && rt_stream_id_valid(id);
-}
-
-/* Trimming (MAXLEN) removes entries from the head and, in Redis 7.0, leaves
- * max-deleted-entry-id alone; so: entries were removed and `since` is older than the first one
- * kept means events after `since` may be gone. (A client exactly at the last trimmed id is told
- * to resync too: a needless refetch, never a silent gap.) */
-static bool since_lost(const struct edge_poll *p)
-{
-    if (!p->since[0])
-        return false;
-    if (valid_id(p->max_deleted) && rt_stream_id_cmp(p->since, p->max_deleted) < 0)
-        return true;
-    if (p->added <= p->length)
-        return false; /* nothing was ever removed */
-    if (p->length == 0)
-        return valid_id(p->last_id) && rt_stream_id_cmp(p->since, p->last_id) < 0;
-    return valid_id(p->first_id) && rt_stream_id_cmp(p->since, p->first_id) < 0;
-}
-
 static void on_range(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct edge_poll *p = privdata;
@@ -149,7 +109,7 @@ static void on_range(redisAsyncContext *ac, void *r, void *privdata)
         reply_error(p->wsi, p->hs, 503, "internal", "storage unavailable, retry");
         goto done;
     }
-    bool resync = since_lost(p);
+    bool resync = edge_stream_info_lost(&p->info, p->since);
     json_t *events = json_array();
     const char *next = p->since[0] ? p->since : "0-0";
     for (size_t i = 0; !resync && i < reply->elements; i++) {

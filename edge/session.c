@@ -442,6 +442,13 @@ void edge_session_sub_failed(struct edge_session *s, struct edge_sub *sub, const
     edge_subs_remove(s->e->subs, sub);
 }
 
+void edge_session_sub_resync(struct edge_session *s, struct edge_sub *sub, const char *reason)
+{
+    send_take(s, edge_native_resync(edge_sub_client_channel(sub), reason));
+    unlink_sub(s, sub);
+    edge_subs_remove(s->e->subs, sub);
+}
+
 static void do_subscribe(struct edge_session *s, const struct edge_cmd *c)
 {
     enum rt_channel_kind kind = rt_name_client_channel(c->channel);
@@ -454,12 +461,6 @@ static void do_subscribe(struct edge_session *s, const struct edge_cmd *c)
     }
     if (c->since && !rt_stream_id_valid(c->since)) {
         send_error(s, c->ref, "bad_request", "since must be a stream id");
-        return;
-    }
-    if (c->since) {
-        /* replay from the stream comes with the recovery issue; refusing is honest, a
-         * subscription that silently skipped the gap would not be */
-        send_error(s, c->ref, "bad_request", "since is not supported by this edge yet");
         return;
     }
     if (c->filter && kind != RT_CHANNEL_DB) {
@@ -489,7 +490,7 @@ static void do_subscribe(struct edge_session *s, const struct edge_cmd *c)
         send_error(s, c->ref, "bad_request", "channel name not allowed");
         return;
     }
-    struct edge_sub *sub = edge_subs_add(s->e->subs, s, key, c->channel, f, c->ref);
+    struct edge_sub *sub = edge_subs_add(s->e->subs, s, key, c->channel, f, c->ref, c->since);
     if (!sub) {
         edge_filter_free(f);
         send_error(s, c->ref, "internal", "storage unavailable, retry");

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #define HB_INTERVAL_MS 1000
+#define REPLAY_MAX     1000 /* events replayed for one `since`; more answers resync_required */
 #define HB_DEAD_MS     6000 /* generous: a loaded loop must not flap the connection */
 
 enum chan_rstate {
@@ -89,18 +90,22 @@ static void sub_unref(struct edge_sub *sub)
     free(sub);
 }
 
-static void go_live(struct edge_sub *sub, const char *offset)
+static void send_subscribed(struct edge_sub *sub, const char *offset)
 {
-    struct edge_session *s = sub->sess;
     struct rt_msg *m =
         edge_native_subscribed(sub->ref[0] ? sub->ref : NULL, sub->chan->client_name, offset);
-    sub->state = EDGE_SUB_LIVE;
-    edge_session_send(s, m);
+    edge_session_send(sub->sess, m);
     rt_msg_unref(m);
-    /* events that arrived while the offset was looked up: only those after it */
+}
+
+/* Live from here: events held while the subscription was set up go out if newer than cutoff. */
+static void go_live(struct edge_sub *sub, const char *cutoff)
+{
+    sub->state = EDGE_SUB_LIVE;
+    snprintf(sub->live_after, sizeof(sub->live_after), "%s", cutoff);
     for (size_t i = 0; i < sub->nheld; i++) {
-        if (rt_stream_id_cmp(sub->held[i].id, offset) > 0)
-            edge_session_send(s, sub->held[i].msg);
+        if (rt_stream_id_cmp(sub->held[i].id, cutoff) > 0)
+            edge_session_send(sub->sess, sub->held[i].msg);
         rt_msg_unref(sub->held[i].msg);
     }
     free(sub->held);
@@ -115,19 +120,104 @@ static void on_offset(redisAsyncContext *ac, void *r, void *privdata)
     (void)ac;
     if (sub->state == EDGE_SUB_WAIT_OFFSET) {
         if (!reply || reply->type != REDIS_REPLY_ARRAY) {
-            edge_session_sub_failed(sub->sess, sub, "internal", "storage unavailable, retry");
+            sub->failed = true;
         } else if (reply->elements == 0) {
-            go_live(sub, "0-0");
+            snprintf(sub->offset, sizeof(sub->offset), "0-0");
         } else {
             redisReply *entry = reply->element[0];
             if (entry->type == REDIS_REPLY_ARRAY && entry->elements >= 1 &&
                 entry->element[0]->type == REDIS_REPLY_STRING &&
                 rt_stream_id_valid(entry->element[0]->str))
-                go_live(sub, entry->element[0]->str);
+                snprintf(sub->offset, sizeof(sub->offset), "%s", entry->element[0]->str);
             else
-                edge_session_sub_failed(sub->sess, sub, "internal", "unexpected storage reply");
+                sub->failed = true;
+        }
+        if (!sub->since[0]) { /* no replay: done */
+            if (sub->failed) {
+                edge_session_sub_failed(sub->sess, sub, "internal", "storage unavailable, retry");
+            } else {
+                send_subscribed(sub, sub->offset);
+                go_live(sub, sub->offset);
+            }
         }
     }
+    sub_unref(sub);
+}
+
+static void on_since_info(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct edge_sub *sub = privdata;
+    (void)ac;
+    if (sub->state == EDGE_SUB_WAIT_OFFSET) {
+        if (!r)
+            sub->failed = true;
+        else
+            edge_stream_info_parse(r, &sub->info); /* error reply: no stream yet */
+    }
+    sub_unref(sub);
+}
+
+/* One stored entry as an event frame for this subscriber, or NULL (filtered out, malformed). */
+static struct rt_msg *replay_frame(struct edge_sub *sub, const redisReply *entry, const char **id)
+{
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING ||
+        entry->element[1]->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    *id = entry->element[0]->str;
+    const redisReply *f = entry->element[1];
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+        if (f->element[i]->type != REDIS_REPLY_STRING || strcmp(f->element[i]->str, "e") != 0 ||
+            f->element[i + 1]->type != REDIS_REPLY_STRING)
+            continue;
+        size_t n;
+        char *full = rt_envelope_with_id(f->element[i + 1]->str, f->element[i + 1]->len, *id, &n);
+        json_t *env = full ? json_loadb(full, n, 0, NULL) : NULL;
+        free(full);
+        struct rt_msg *m = NULL;
+        const char *event = json_string_value(json_object_get(env, "event"));
+        if (env &&
+            (!sub->filter || edge_filter_match(sub->filter, json_object_get(env, "data"), event)))
+            m = edge_native_event(sub->chan->client_name, env);
+        json_decref(env);
+        return m;
+    }
+    return NULL;
+}
+
+static void on_replay(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct edge_sub *sub = privdata;
+    redisReply *reply = r;
+    (void)ac;
+    if (sub->state != EDGE_SUB_WAIT_OFFSET)
+        goto out;
+    if (sub->failed || !reply || reply->type != REDIS_REPLY_ARRAY) {
+        edge_session_sub_failed(sub->sess, sub, "internal", "storage unavailable, retry");
+        goto out;
+    }
+    if (edge_stream_info_lost(&sub->info, sub->since)) {
+        edge_session_sub_resync(sub->sess, sub, "offset_expired");
+        goto out;
+    }
+    if (reply->elements > REPLAY_MAX) {
+        edge_session_sub_resync(sub->sess, sub, "too_far_behind");
+        goto out;
+    }
+    send_subscribed(sub, sub->offset);
+    const char *cutoff = sub->since;
+    for (size_t i = 0; i < reply->elements; i++) {
+        const char *id = NULL;
+        struct rt_msg *m = replay_frame(sub, reply->element[i], &id);
+        if (m) {
+            edge_session_send(sub->sess, m);
+            rt_msg_unref(m);
+        }
+        if (id && rt_stream_id_valid(id))
+            cutoff = id; /* held live events up to here were replayed */
+    }
+    go_live(sub, cutoff);
+out:
     sub_unref(sub);
 }
 
@@ -135,11 +225,31 @@ static void on_offset(redisAsyncContext *ac, void *r, void *privdata)
  * newest id now is an honest offset. */
 static void start_offset(struct edge_subs *ss, struct edge_sub *sub)
 {
+    struct rt_rconn *rc = ss->e->cmd;
+    const char *key = sub->chan->key;
     sub->state = EDGE_SUB_WAIT_OFFSET;
     sub->refs++;
-    if (rt_rconn_cmd(ss->e->cmd, on_offset, sub, "XREVRANGE %s + - COUNT 1", sub->chan->key)) {
+    if (rt_rconn_cmd(rc, on_offset, sub, "XREVRANGE %s + - COUNT 1", key)) {
         sub->refs--;
         edge_session_sub_failed(sub->sess, sub, "internal", "storage unavailable, retry");
+        return;
+    }
+    if (!sub->since[0])
+        return;
+    /* pipelined on the same connection, so the replies come in this order */
+    sub->refs++;
+    if (rt_rconn_cmd(rc, on_since_info, sub, "XINFO STREAM %s", key)) {
+        sub->refs--;
+        sub->failed = true; /* on_offset answers the error when it sees no replay */
+        sub->since[0] = '\0';
+        return;
+    }
+    sub->refs++;
+    if (rt_rconn_cmd(rc, on_replay, sub, "XRANGE %s (%s + COUNT %d", key, sub->since,
+                     REPLAY_MAX + 1)) {
+        sub->refs--;
+        sub->failed = true;
+        sub->since[0] = '\0';
     }
 }
 
@@ -213,10 +323,16 @@ static void fan_out(struct edge_subs *ss, const char *key, const char *payload, 
     for (struct edge_sub *sub = c->subs; sub; sub = sub->c_next) {
         if (sub->filter && !edge_filter_match(sub->filter, data, event))
             continue;
-        if (sub->state == EDGE_SUB_LIVE)
-            edge_session_send(sub->sess, m);
-        else
+        if (sub->state != EDGE_SUB_LIVE) {
             hold(sub, m, id, max_held);
+            continue;
+        }
+        if (sub->live_after[0]) {
+            if (rt_stream_id_cmp(id, sub->live_after) <= 0)
+                continue; /* replayed already (the command reply overtook this PUBLISH) */
+            sub->live_after[0] = '\0';
+        }
+        edge_session_send(sub->sess, m);
     }
     snprintf(c->last_id, sizeof(c->last_id), "%s", id);
     rt_msg_unref(m);
@@ -390,7 +506,7 @@ bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap)
 
 struct edge_sub *edge_subs_add(struct edge_subs *ss, struct edge_session *s, const char *key,
                                const char *client_channel, struct edge_filter *filter,
-                               const char *ref)
+                               const char *ref, const char *since)
 {
     if (!rt_rconn_ready(ss->rc) || !rt_rconn_ready(ss->e->cmd))
         return NULL; /* answered at once: waiting through an outage would hold the client */
@@ -408,6 +524,7 @@ struct edge_sub *edge_subs_add(struct edge_subs *ss, struct edge_session *s, con
     sub->filter = filter;
     sub->refs = 1;
     snprintf(sub->ref, sizeof(sub->ref), "%s", ref ? ref : "");
+    snprintf(sub->since, sizeof(sub->since), "%s", since ? since : "");
     sub->c_next = c->subs;
     if (c->subs)
         c->subs->c_prev = sub;

@@ -8,6 +8,7 @@
 
 #include "rt/envelope.h"
 #include "rt/msg.h"
+#include "streaminfo.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,6 +43,13 @@ struct edge_sub {
     char ref[65];           /* the client's ref of the subscribe, echoed in `subscribed` */
     struct edge_held *held; /* owned: events that arrived before `subscribed` went out */
     size_t nheld;
+    char since[RT_STREAM_ID_MAX + 1];      /* replay from here ("" for none) */
+    char offset[RT_STREAM_ID_MAX + 1];     /* newest id when the subscription became active */
+    struct edge_stream_info info;          /* retention, to tell a gap from a replay */
+    char live_after[RT_STREAM_ID_MAX + 1]; /* live events up to this id were already covered
+                                              (replay or offset): their PUBLISH may still be on
+                                              its way on the other connection; "" once past */
+    bool failed;                           /* a step of the replay failed */
 };
 
 struct edge_subs *edge_subs_new(struct edge *e);
@@ -52,10 +60,13 @@ bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap);
 
 /* Subscribes session s to Redis key `key`, shown to the client as `client_channel`. Takes the
  * filter. The session receives `subscribed` (or an error, then edge_session_sub_failed) later.
- * Returns NULL (filter not taken) while Redis is unavailable. */
+ * With `since`, every stored event after it is replayed (filtered) between `subscribed` and the
+ * live events, without duplicates; if the stream no longer holds them all the session gets
+ * `resync_required` instead (edge_session_sub_resync). Returns NULL (filter not taken) while
+ * Redis is unavailable. */
 struct edge_sub *edge_subs_add(struct edge_subs *ss, struct edge_session *s, const char *key,
                                const char *client_channel, struct edge_filter *filter,
-                               const char *ref);
+                               const char *ref, const char *since);
 /* Detaches a subscription (unsubscribe, session closed). */
 void edge_subs_remove(struct edge_subs *ss, struct edge_sub *sub);
 const char *edge_sub_client_channel(const struct edge_sub *sub);

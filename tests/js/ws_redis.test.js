@@ -61,6 +61,49 @@ async function setup() {
       L.eq((await cs[1].type('event')).id, uid, 'user channel resubscribed too');
       cs.forEach((c) => c.close());
     }],
+    ['subscribe with since: subscribed, replay in order, then live, no duplicate, no gap', async () => {
+      const ids = [];
+      for (let i = 0; i < 5; i++) ids.push(await L.publish(redis, 'acme', 'db:public.replay', 'INSERT', { record: { i, k: i % 2 ? 'odd' : 'even' } }));
+      const c = await L.connected(edge.port, L.mint({ sub: 'replayer' }));
+      const r = await c.subscribe('db:public.replay', { since: ids[1] }, 'rp');
+      L.eq([r.type, r.offset], ['subscribed', ids[4]], 'subscribed first, offset = newest');
+      for (let i = 2; i < 5; i++) L.eq((await c.type('event')).id, ids[i], 'replayed ' + i);
+      const live = await L.publish(redis, 'acme', 'db:public.replay', 'INSERT', { record: { i: 5 } });
+      L.eq((await c.type('event')).id, live, 'live after the replay');
+      const f = await L.connected(edge.port, L.mint({ sub: 'replayer-f' }));
+      L.eq((await f.subscribe('db:public.replay', { since: ids[0], filter: 'k=eq.odd' })).type, 'subscribed', 'with filter');
+      L.eq((await f.type('event')).id, ids[1], 'filtered replay 1');
+      L.eq((await f.type('event')).id, ids[3], 'filtered replay 3');
+      // events published while the subscription is being set up: each exactly once, in order
+      const g = await L.connected(edge.port, L.mint({ sub: 'replayer-g' }));
+      const burst = [];
+      const pub = (async () => { for (let i = 0; i < 60; i++) burst.push(await L.publish(redis, 'acme', 'db:public.replay', 'INSERT', { record: { b: i } })); })();
+      await L.sleep(5);
+      const gr = await g.subscribe('db:public.replay', { since: live });
+      L.eq(gr.type, 'subscribed', 'subscribed during a burst');
+      await pub;
+      const got = [];
+      while (got.length < burst.length) got.push((await g.next((m) => m.type === 'event', 5000, 'burst event')).id);
+      L.eq(got, burst, 'every burst event once, in order');
+      await L.sleep(200);
+      L.assert(!g.msgs.some((m) => m.type === 'event'), 'no duplicate after the burst');
+      const bad = await g.subscribe('db:public.other', { since: 'yesterday' });
+      L.eq([bad.type, bad.code], ['error', 'bad_request'], 'malformed since');
+      c.close(); f.close(); g.close();
+    }],
+    ['subscribe with a since older than the stream keeps: resync_required', async () => {
+      const ids = [];
+      for (let i = 0; i < 5; i++) ids.push(await L.publish(redis, 'acme', 'db:public.gone', 'INSERT', { record: { i } }));
+      await redis.cmd('XTRIM', 'rt:{acme}:db:public.gone', 'MAXLEN', '2');
+      const c = await L.connected(edge.port, L.mint({ sub: 'resync' }));
+      c.send({ type: 'subscribe', ref: 'old', channel: 'db:public.gone', since: ids[0] });
+      const m = await c.type('resync_required');
+      L.eq([m.channel, m.reason], ['db:public.gone', 'offset_expired'], 'resync_required');
+      L.assert(!c.msgs.some((x) => x.type === 'event'), 'no partial replay');
+      const again = await c.subscribe('db:public.gone');
+      L.eq([again.type, again.offset], ['subscribed', ids[4]], 'subscribe again without since');
+      c.close();
+    }],
     ['polling: events in order, next, limit, isolation and errors', async () => {
       const ids = [];
       for (let i = 0; i < 5; i++) ids.push(await L.publish(redis, 'acme', 'db:public.poll', 'INSERT', { record: { i } }));
