@@ -80,7 +80,7 @@ async function setup() {
       await Promise.race([silent.s.closedP, L.sleep(8000)]);
       L.assert(silent.s.destroyed || silent.s.readableEnded, 'silent client disconnected');
       L.assert(silent.buf.includes(Buffer.from([0x89, 0x02])), 'server sent WebSocket pings');
-      await L.waitFor(() => pings >= 2, 3000, 'two pings to the live client');
+      await L.waitFor(() => pings >= 2, 6000, 'two pings to the live client');
       live.send({ type: 'ping', ref: 'still' });
       L.eq((await live.type('pong')).ref, 'still', 'live client stays open');
       live.close();
