@@ -155,6 +155,8 @@ function writeJwks(dir) {
 
 // ---- rt-edge process ----
 const LIVE = new Set();
+// a signal still runs the exit handlers (child edges, private redis-servers are stopped)
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(sig, () => process.exit(1));
 process.on('exit', () => { for (const e of LIVE) { try { e.proc.kill('SIGKILL'); } catch (x) { /* gone */ } } });
 
 class Edge {
