@@ -65,6 +65,7 @@ chmod 600 "$state/jwt_secret"
 export RT_REDIS_URL=redis://127.0.0.1:$redis_port/0
 export RT_JWT_SECRET_FILE=$state/jwt_secret
 export RT_PG_CONNINFO="host=127.0.0.1 port=$pg_port dbname=rt_demo user=postgres"
+export RT_INGEST_ROUTES=${RT_INGEST_ROUTES:-$root/deploy/routes.example.json}
 export RT_EDGE_LISTEN=${RT_EDGE_LISTEN:-127.0.0.1:8080}
 export RT_INGEST_LISTEN=${RT_INGEST_LISTEN:-127.0.0.1:8081}
 export RT_HEALTH_LISTEN=${RT_HEALTH_LISTEN:-127.0.0.1:8082}

@@ -4,6 +4,8 @@
 
 #include "rt/config.h"
 
+#include <stdbool.h>
+
 struct ingest_config {
     struct rt_common_cfg common;
     char *listen;          /* RT_INGEST_LISTEN */
@@ -15,6 +17,26 @@ struct ingest_config {
     char *public_url;      /* RT_PUBLIC_URL */
     char *api_keys;        /* RT_API_KEYS */
     long long stream_maxlen;
+    /* webhooks and publish API (issue 5) */
+    long long clock_override; /* RT_INGEST_CLOCK_OVERRIDE: test only; 0 = real clock */
+    long long webhook_window;
+    long long webhook_max_body;
+    long long webhook_dedupe_ttl;
+    long long call_ttl;
+    long long publish_max_body;
+    long long idempotency_ttl;
+    long long rate;
+    long long rate_burst;
+    long long retry_after;
+    /* PostgreSQL source (docs/INGEST.md) */
+    bool pg_create_slot;            /* RT_PG_CREATE_SLOT */
+    bool pg_create_publication;     /* RT_PG_CREATE_PUBLICATION */
+    long long pg_window;            /* RT_PG_WINDOW */
+    long long pg_max_row_bytes;     /* RT_PG_MAX_ROW_BYTES */
+    long long pg_dedupe_ttl;        /* RT_PG_DEDUPE_TTL */
+    long long pg_lock_ttl_ms;       /* RT_PG_LOCK_TTL_MS */
+    long long pg_status_interval_ms; /* RT_PG_STATUS_INTERVAL_MS */
+    long long pg_lag_warn_bytes;    /* RT_PG_LAG_WARN_BYTES */
 };
 
 /* Returns 0, RT_CFG_EXIT_OK or RT_ECONFIG; call ingest_config_free on every path. */

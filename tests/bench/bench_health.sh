@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# rt-health benchmark: prints figures, asserts nothing about time. Loopback only, bounded.
+#   bench_health.sh <build dir> [events (default 50000)] [wrk seconds (default 10)]
+# 1. apply rate: N call events (N/4 calls x initiated, ringing, answered, ended; 100 tenants) are
+#    put into rt:calls:all before rt-health starts; the figure is N / (time from the process
+#    start until the group has nothing pending or undelivered), plus rt-health's CPU per event.
+# 2. GET /api/calls/health-check (admin key) and GET /readyz under wrk (if installed): paced
+#    near the issue's target rates, then closed-loop at 8 and 32 connections (saturation).
+set -euo pipefail
+build=$(cd "${1:?usage: bench_health.sh <build dir> [events] [seconds]}" && pwd)
+n=${2:-50000}
+secs=${3:-10}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+dir=$(mktemp -d /tmp/rt-bench-health.XXXXXX)
+hpid=
+cleanup() {
+    cp "$dir/health.log" /tmp/rt-bench-health.last.log 2>/dev/null || true
+    [ -n "$hpid" ] && kill "$hpid" 2>/dev/null && wait "$hpid" 2>/dev/null || true
+    bash "$src/tests/fixtures/redis.sh" stop "$dir" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+bash "$src/tests/fixtures/redis.sh" start "$dir" private
+port=$(cat "$dir/port")
+rc() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
+
+ts=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+awk -v n="$n" -v ts="$ts" 'BEGIN {
+    split("initiated ringing answered ended", st, " ");
+    split("new_call call_update call_update call_ended", ev, " ");
+    split("completed busy no_answer canceled rejected failed", oc, " ");
+    for (i = 0; i < n; i++) {
+        call = int(i / 4); step = i % 4 + 1;
+        out = (step == 4) ? ",\"outcome\":\"" oc[call % 6 + 1] "\"" : "";
+        j = "{\"channel\":\"calls\",\"event\":\"" ev[step] "\",\"tenant\":\"b" (call % 100) \
+            "\",\"ts\":\"" ts "\",\"data\":{\"call_id\":\"c" call "\",\"state\":\"" st[step] \
+            "\"" out ",\"provider\":\"twilio\",\"received_at\":\"" ts "\"}}";
+        printf "*5\r\n$4\r\nXADD\r\n$12\r\nrt:calls:all\r\n$1\r\n*\r\n$1\r\ne\r\n$%d\r\n%s\r\n",
+               length(j), j;
+    }
+}' | rc --pipe >/dev/null
+echo "events in stream: $(rc XLEN rt:calls:all)"
+
+backlog() {
+    rc XINFO GROUPS rt:calls:all 2>/dev/null | awk '
+        prev == "pending" { p = $1 } prev == "lag" { l = $1 } { prev = $1 }
+        END { if (p == "" || l == "") print -1; else print p + l }'
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+redis_cpu() { rc INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ { t += $2 } END { printf "%d", t * 1000000 }'; }
+rcpu0=$(redis_cpu)
+start=$(date +%s%N)
+RT_REDIS_URL="redis://127.0.0.1:$port/0" RT_HEALTH_LISTEN=127.0.0.1:0 RT_ADMIN_KEY=bench-key \
+    RT_LOG_LEVEL=info "$build/broker/rt-health" 2>"$dir/health.log" &
+hpid=$!
+for _ in $(seq 1 60000); do
+    b=$(backlog)
+    [ "$b" = 0 ] && break
+    sleep 0.01
+done
+end=$(date +%s%N)
+ticks=$(cpu_ticks "$hpid")
+rcpu1=$(redis_cpu)
+hz=$(getconf CLK_TCK)
+ms=$(((end - start) / 1000000))
+echo "apply: $n events in $ms ms = $((n * 1000 / (ms > 0 ? ms : 1))) events/s" \
+     "(rt-health CPU $((ticks * 1000 / hz)) ms = $((ticks * 1000000 / hz / n)) us/event;" \
+     "redis-server CPU $(((rcpu1 - rcpu0) / 1000)) ms = $(((rcpu1 - rcpu0) / n)) us/event)"
+rc INFO commandstats | grep -E "evalsha|xreadgroup" | tr -d "\r"
+echo "check: total_calls of b1 = $(rc HGET 'rt:{b1}:h:totals' calls), events = $(rc HGET 'rt:{b1}:h:totals' events)"
+
+hport=$(grep -o '"process.ready".*"port":[0-9]*' "$dir/health.log" | grep -o '[0-9]*$')
+if ! command -v wrk >/dev/null; then
+    echo "wrk not installed (apt-get install wrk): HTTP figures skipped"
+    exit 0
+fi
+# paced: about 5,000 (health-check) and 20,000 (readyz) requests/s offered
+pace="$src/tests/bench/paced.lua"
+echo "== health-check paced (5 connections x 1 ms pause: at most 5,000/s), ${secs}s"
+wrk -t1 -c5 -d"${secs}s" --latency -s "$pace" -H "Authorization: Bearer bench-key" \
+    "http://127.0.0.1:$hport/api/calls/health-check?tenant=b1" |
+    grep -E "Requests/sec|  50%|  90%|  99%|Non-2xx"
+echo "== readyz paced (20 connections x 1 ms pause: at most 20,000/s), ${secs}s"
+wrk -t1 -c20 -d"${secs}s" --latency -s "$pace" "http://127.0.0.1:$hport/readyz" |
+    grep -E "Requests/sec|  50%|  90%|  99%|Non-2xx"
+for c in 8 32; do
+    echo "== health-check, $c connections, ${secs}s"
+    wrk -t1 -c"$c" -d"${secs}s" --latency -H "Authorization: Bearer bench-key" \
+        "http://127.0.0.1:$hport/api/calls/health-check?tenant=b1" |
+        grep -E "Requests/sec|Latency |  50%|  99%|Non-2xx"
+    echo "== readyz, $c connections, ${secs}s"
+    wrk -t1 -c"$c" -d"${secs}s" --latency "http://127.0.0.1:$hport/readyz" |
+        grep -E "Requests/sec|Latency |  50%|  99%|Non-2xx"
+done
