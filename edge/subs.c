@@ -1,0 +1,593 @@
+#include "subs.h"
+#include "codec_native.h"
+#include "edge.h"
+#include "filter.h"
+#include "hmap.h"
+#include "session.h"
+
+#include "rt/err.h"
+#include "rt/log.h"
+#include "rt/metrics.h"
+#include "rt/rconn.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define HB_INTERVAL_MS 1000
+#define REPLAY_MAX     1000 /* events replayed for one `since`; more answers resync_required */
+#define HB_DEAD_MS     6000 /* generous: a loaded loop must not flap the connection */
+
+enum chan_rstate {
+    CH_IDLE,          /* not subscribed in Redis */
+    CH_SUBSCRIBING,   /* SUBSCRIBE sent */
+    CH_SUBSCRIBED,    /* confirmed */
+    CH_UNSUBSCRIBING, /* UNSUBSCRIBE sent; resubscribe on its reply if subscribers came back */
+};
+
+struct edge_chan {
+    char *key;             /* owned: rt:{tenant}:<channel> */
+    char *client_name;     /* owned: what clients call it ("user", "db:public.calls") */
+    struct edge_sub *subs; /* borrowed list */
+    size_t nsubs;
+    enum chan_rstate rstate;
+    char last_id[RT_STREAM_ID_MAX + 1]; /* last id delivered; "" before the first */
+};
+
+struct edge_subs {
+    struct edge *e;          /* borrowed */
+    struct rt_rconn *rc;     /* owned: the subscriber connection (no PING: see hb) */
+    struct edge_hmap *chans; /* owned map key -> owned struct edge_chan */
+    struct rt_timer *timer;  /* owned: heartbeat publish and check */
+    char hb_channel[160];
+    bool hb_subscribed;
+    uint64_t last_hb_ms;
+    size_t redis_subs;
+};
+
+static uint64_t mono_ms(void)
+{
+    return rt_now_ms();
+}
+
+static void set_redis_count(struct edge_subs *ss, long delta)
+{
+    ss->redis_subs = (size_t)((long)ss->redis_subs + delta);
+    rt_metric_set(ss->e->stats.subs_redis, (double)ss->redis_subs);
+}
+
+static void chan_free(struct edge_subs *ss, struct edge_chan *c)
+{
+    edge_hmap_del(ss->chans, c->key);
+    free(c->key);
+    free(c->client_name);
+    free(c);
+}
+
+static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata);
+
+static void send_subscribe(struct edge_subs *ss, struct edge_chan *c)
+{
+    if (rt_rconn_cmd(ss->rc, on_sub_reply, ss, "SUBSCRIBE %s", c->key) == 0)
+        c->rstate = CH_SUBSCRIBING;
+    else
+        c->rstate = CH_IDLE; /* READY will subscribe */
+}
+
+/* ---- offset lookup and the hand-over to live ---- */
+
+static void sub_unref(struct edge_sub *sub)
+{
+    RT_ASSERT(sub->refs > 0);
+    if (--sub->refs)
+        return;
+    for (size_t i = 0; i < sub->nheld; i++)
+        rt_msg_unref(sub->held[i].msg);
+    free(sub->held);
+    edge_filter_free(sub->filter);
+    free(sub);
+}
+
+static void send_subscribed(struct edge_sub *sub, const char *offset)
+{
+    struct rt_msg *m =
+        edge_native_subscribed(sub->ref[0] ? sub->ref : NULL, sub->chan->client_name, offset);
+    edge_session_send(sub->sess, m);
+    rt_msg_unref(m);
+}
+
+/* Live from here: events held while the subscription was set up go out if newer than cutoff. */
+static void go_live(struct edge_sub *sub, const char *cutoff)
+{
+    sub->state = EDGE_SUB_LIVE;
+    snprintf(sub->live_after, sizeof(sub->live_after), "%s", cutoff);
+    for (size_t i = 0; i < sub->nheld; i++) {
+        if (rt_stream_id_cmp(sub->held[i].id, cutoff) > 0)
+            edge_session_send(sub->sess, sub->held[i].msg);
+        rt_msg_unref(sub->held[i].msg);
+    }
+    free(sub->held);
+    sub->held = NULL;
+    sub->nheld = 0;
+}
+
+static void on_offset(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct edge_sub *sub = privdata;
+    redisReply *reply = r;
+    (void)ac;
+    if (sub->state == EDGE_SUB_WAIT_OFFSET) {
+        if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+            sub->failed = true;
+        } else if (reply->elements == 0) {
+            snprintf(sub->offset, sizeof(sub->offset), "0-0");
+        } else {
+            redisReply *entry = reply->element[0];
+            if (entry->type == REDIS_REPLY_ARRAY && entry->elements >= 1 &&
+                entry->element[0]->type == REDIS_REPLY_STRING &&
+                rt_stream_id_valid(entry->element[0]->str))
+                snprintf(sub->offset, sizeof(sub->offset), "%s", entry->element[0]->str);
+            else
+                sub->failed = true;
+        }
+        if (!sub->since[0]) { /* no replay: done */
+            if (sub->failed) {
+                edge_session_sub_failed(sub->sess, sub, "internal", "storage unavailable, retry");
+            } else {
+                send_subscribed(sub, sub->offset);
+                go_live(sub, sub->offset);
+            }
+        }
+    }
+    sub_unref(sub);
+}
+
+static void on_since_info(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct edge_sub *sub = privdata;
+    (void)ac;
+    if (sub->state == EDGE_SUB_WAIT_OFFSET) {
+        if (!r)
+            sub->failed = true;
+        else
+            edge_stream_info_parse(r, &sub->info); /* error reply: no stream yet */
+    }
+    sub_unref(sub);
+}
+
+/* One stored entry as an event frame for this subscriber, or NULL (filtered out, malformed). */
+static struct rt_msg *replay_frame(struct edge_sub *sub, const redisReply *entry, const char **id)
+{
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING ||
+        entry->element[1]->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    *id = entry->element[0]->str;
+    const redisReply *f = entry->element[1];
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+        if (f->element[i]->type != REDIS_REPLY_STRING || strcmp(f->element[i]->str, "e") != 0 ||
+            f->element[i + 1]->type != REDIS_REPLY_STRING)
+            continue;
+        size_t n;
+        char *full = rt_envelope_with_id(f->element[i + 1]->str, f->element[i + 1]->len, *id, &n);
+        json_t *env = full ? json_loadb(full, n, 0, NULL) : NULL;
+        free(full);
+        struct rt_msg *m = NULL;
+        const char *event = json_string_value(json_object_get(env, "event"));
+        if (env &&
+            (!sub->filter || edge_filter_match(sub->filter, json_object_get(env, "data"), event)))
+            m = edge_native_event(sub->chan->client_name, env);
+        json_decref(env);
+        return m;
+    }
+    return NULL;
+}
+
+static void on_replay(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct edge_sub *sub = privdata;
+    redisReply *reply = r;
+    (void)ac;
+    if (sub->state != EDGE_SUB_WAIT_OFFSET)
+        goto out;
+    if (sub->failed || !reply || reply->type != REDIS_REPLY_ARRAY) {
+        edge_session_sub_failed(sub->sess, sub, "internal", "storage unavailable, retry");
+        goto out;
+    }
+    if (edge_stream_info_lost(&sub->info, sub->since)) {
+        edge_session_sub_resync(sub->sess, sub, "offset_expired");
+        goto out;
+    }
+    if (reply->elements > REPLAY_MAX) {
+        edge_session_sub_resync(sub->sess, sub, "too_far_behind");
+        goto out;
+    }
+    send_subscribed(sub, sub->offset);
+    const char *cutoff = sub->since;
+    for (size_t i = 0; i < reply->elements; i++) {
+        const char *id = NULL;
+        struct rt_msg *m = replay_frame(sub, reply->element[i], &id);
+        if (m) {
+            edge_session_send(sub->sess, m);
+            rt_msg_unref(m);
+        }
+        if (id && rt_stream_id_valid(id))
+            cutoff = id; /* held live events up to here were replayed */
+    }
+    go_live(sub, cutoff);
+out:
+    sub_unref(sub);
+}
+
+/* The channel is confirmed in Redis: every event published from now on reaches us, so the
+ * newest id now is an honest offset. */
+static void start_offset(struct edge_subs *ss, struct edge_sub *sub)
+{
+    struct rt_rconn *rc = ss->e->cmd;
+    const char *key = sub->chan->key;
+    sub->state = EDGE_SUB_WAIT_OFFSET;
+    sub->refs++;
+    if (rt_rconn_cmd(rc, on_offset, sub, "XREVRANGE %s + - COUNT 1", key)) {
+        sub->refs--;
+        edge_session_sub_failed(sub->sess, sub, "internal", "storage unavailable, retry");
+        return;
+    }
+    if (!sub->since[0])
+        return;
+    /* pipelined on the same connection, so the replies come in this order */
+    sub->refs++;
+    if (rt_rconn_cmd(rc, on_since_info, sub, "XINFO STREAM %s", key)) {
+        sub->refs--;
+        sub->failed = true; /* on_offset answers the error when it sees no replay */
+        sub->since[0] = '\0';
+        return;
+    }
+    sub->refs++;
+    if (rt_rconn_cmd(rc, on_replay, sub, "XRANGE %s (%s + COUNT %d", key, sub->since,
+                     REPLAY_MAX + 1)) {
+        sub->refs--;
+        sub->failed = true;
+        sub->since[0] = '\0';
+    }
+}
+
+static void chan_confirmed(struct edge_subs *ss, struct edge_chan *c)
+{
+    c->rstate = CH_SUBSCRIBED;
+    set_redis_count(ss, 1);
+    struct edge_sub *next;
+    for (struct edge_sub *sub = c->subs; sub; sub = next) {
+        next = sub->c_next;
+        if (sub->state == EDGE_SUB_WAIT_CHAN)
+            start_offset(ss, sub);
+    }
+}
+
+/* ---- fan-out ---- */
+
+static uint64_t ts_ms(const char *ts)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    if (!ts || sscanf(ts, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                      &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return 1; /* an event without a usable ts: counted, no latency sample */
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    return t < 0 ? 1 : (uint64_t)t * 1000 + (uint64_t)ms;
+}
+
+static void hold(struct edge_sub *sub, struct rt_msg *m, const char *id, size_t max)
+{
+    if (sub->nheld >= max) {
+        edge_session_close(sub->sess, 4008, "slow consumer");
+        return;
+    }
+    sub->held = rt_xrealloc(sub->held, (sub->nheld + 1) * sizeof(*sub->held));
+    sub->held[sub->nheld].msg = rt_msg_ref(m);
+    snprintf(sub->held[sub->nheld].id, sizeof(sub->held[0].id), "%s", id);
+    sub->nheld++;
+}
+
+static void fan_out(struct edge_subs *ss, const char *key, const char *payload, size_t len)
+{
+    struct edge_chan *c = edge_hmap_get(ss->chans, key);
+    rt_metric_inc(ss->e->stats.events_in);
+    if (!c || !c->subs)
+        return;
+    json_t *env = json_loadb(payload, len, 0, NULL);
+    json_t *jid = json_object_get(env, "id");
+    const char *id = json_string_value(jid);
+    if (!id || !rt_stream_id_valid(id)) {
+        RT_WARN("fanout.bad_event", "dropped a Redis message that is not an envelope",
+                RT_LF_STR("channel", key), RT_LF_UINT("bytes", len));
+        json_decref(env);
+        return;
+    }
+    if (c->last_id[0] && rt_stream_id_cmp(id, c->last_id) <= 0) {
+        json_decref(env); /* already delivered (a replayed publish) */
+        return;
+    }
+    struct rt_msg *m = edge_native_event(c->client_name, env);
+    if (!m) {
+        json_decref(env);
+        return;
+    }
+    const char *event = json_string_value(json_object_get(env, "event"));
+    m->origin_ms = ts_ms(json_string_value(json_object_get(env, "ts")));
+    const json_t *data = json_object_get(env, "data");
+    size_t max_held = (size_t)ss->e->cfg->queue_max_msgs;
+    for (struct edge_sub *sub = c->subs; sub; sub = sub->c_next) {
+        if (sub->filter && !edge_filter_match(sub->filter, data, event))
+            continue;
+        if (sub->state != EDGE_SUB_LIVE) {
+            hold(sub, m, id, max_held);
+            continue;
+        }
+        if (sub->live_after[0]) {
+            if (rt_stream_id_cmp(id, sub->live_after) <= 0)
+                continue; /* replayed already (the command reply overtook this PUBLISH) */
+            sub->live_after[0] = '\0';
+        }
+        edge_session_send(sub->sess, m);
+    }
+    snprintf(c->last_id, sizeof(c->last_id), "%s", id);
+    rt_msg_unref(m);
+    json_decref(env);
+}
+
+/* ---- the subscriber connection ---- */
+
+static void on_unsubscribed(struct edge_subs *ss, struct edge_chan *c)
+{
+    if (c->rstate == CH_SUBSCRIBED || c->rstate == CH_UNSUBSCRIBING)
+        set_redis_count(ss, -1);
+    c->rstate = CH_IDLE;
+    if (c->nsubs)
+        send_subscribe(ss, c); /* someone subscribed again while UNSUBSCRIBE was in flight */
+    else
+        chan_free(ss, c);
+}
+
+static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct edge_subs *ss = privdata;
+    redisReply *reply = r;
+    (void)ac;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_STRING)
+        return;
+    const char *kind = reply->element[0]->str, *name = reply->element[1]->str;
+    if (strcmp(name, ss->hb_channel) == 0) {
+        if (strcmp(kind, "subscribe") == 0)
+            ss->hb_subscribed = true;
+        ss->last_hb_ms = mono_ms();
+        return;
+    }
+    struct edge_chan *c = edge_hmap_get(ss->chans, name);
+    if (strcmp(kind, "message") == 0) {
+        redisReply *p = reply->element[2];
+        if (p->type == REDIS_REPLY_STRING)
+            fan_out(ss, name, p->str, p->len);
+    } else if (strcmp(kind, "subscribe") == 0) {
+        if (c && c->rstate == CH_SUBSCRIBING)
+            chan_confirmed(ss, c);
+    } else if (strcmp(kind, "unsubscribe") == 0) {
+        if (c)
+            on_unsubscribed(ss, c);
+    }
+}
+
+static void resubscribe_one(const char *key, void *val, void *arg)
+{
+    struct edge_chan *c = val;
+    (void)key;
+    if (c->nsubs)
+        send_subscribe(arg, c);
+}
+
+static void collect_idle(const char *key, void *val, void *arg)
+{
+    struct edge_chan *c = val, ***out = arg;
+    (void)key;
+    c->rstate = CH_IDLE;
+    if (!c->nsubs)
+        *(*out)++ = c;
+}
+
+static void on_state(struct rt_rconn *rc, enum rt_rconn_state st, void *arg)
+{
+    struct edge_subs *ss = arg;
+    (void)rc;
+    if (st == RT_RCONN_READY) {
+        ss->last_hb_ms = mono_ms();
+        ss->hb_subscribed = false;
+        rt_rconn_cmd(ss->rc, on_sub_reply, ss, "SUBSCRIBE %s", ss->hb_channel);
+        edge_hmap_each(ss->chans, resubscribe_one, ss);
+        RT_INFO("subs.resubscribed", "subscriber connection ready",
+                RT_LF_UINT("channels", edge_hmap_size(ss->chans)));
+    } else if (st == RT_RCONN_BACKOFF) {
+        /* the server forgot our subscriptions: every channel needs a new SUBSCRIBE */
+        size_t n = edge_hmap_size(ss->chans);
+        struct edge_chan **dead = rt_xcalloc(n + 1, sizeof(*dead)), **p = dead;
+        edge_hmap_each(ss->chans, collect_idle, &p);
+        for (struct edge_chan **q = dead; q < p; q++)
+            chan_free(ss, *q);
+        free(dead);
+        ss->hb_subscribed = false;
+        ss->redis_subs = 0;
+        rt_metric_set(ss->e->stats.subs_redis, 0);
+    }
+}
+
+static void on_hb_published(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    (void)r;
+    (void)privdata;
+}
+
+/* Pub/sub connections cannot PING in hiredis 0.14, so we publish to a channel of our own from
+ * the command connection and expect to hear it back on the subscriber one. */
+static void on_timer(void *arg)
+{
+    struct edge_subs *ss = arg;
+    uint64_t now = mono_ms();
+    if (rt_rconn_ready(ss->rc) && rt_rconn_ready(ss->e->cmd)) {
+        if (now - ss->last_hb_ms > HB_DEAD_MS) {
+            RT_WARN("subs.heartbeat_lost", "subscriber connection silent; reconnecting",
+                    RT_LF_UINT("silent_ms", now - ss->last_hb_ms));
+            rt_rconn_reset(ss->rc);
+        } else {
+            rt_rconn_cmd(ss->e->cmd, on_hb_published, NULL, "PUBLISH %s 1", ss->hb_channel);
+        }
+    }
+    ss->e->rloop.ops->timer_start(ss->timer, HB_INTERVAL_MS);
+}
+
+struct edge_subs *edge_subs_new(struct edge *e)
+{
+    struct edge_subs *ss = rt_xcalloc(1, sizeof(*ss));
+    ss->e = e;
+    ss->chans = edge_hmap_new();
+    snprintf(ss->hb_channel, sizeof(ss->hb_channel), "rt:edge:hb:%s", e->instance_id);
+    struct rt_rconn_opts ro = {.url = e->cfg->common.redis_url,
+                               .client_name = "rt-edge-sub",
+                               .connect_timeout_ms = 2000,
+                               .ping_interval_ms = 0,
+                               .backoff_min_ms = 100,
+                               .backoff_max_ms = 3000,
+                               .on_state = on_state,
+                               .arg = ss};
+    RT_ASSERT(rt_rconn_open(&ss->rc, &e->rloop, &ro) == 0); /* URL validated by config */
+    ss->timer = e->rloop.ops->timer_new(e->rloop.impl, on_timer, ss);
+    e->rloop.ops->timer_start(ss->timer, HB_INTERVAL_MS);
+    return ss;
+}
+
+static void free_chan_cb(const char *key, void *val, void *arg)
+{
+    struct edge_chan *c = val;
+    (void)key;
+    (void)arg;
+    free(c->key);
+    free(c->client_name);
+    free(c);
+}
+
+void edge_subs_free(struct edge_subs *ss)
+{
+    if (!ss)
+        return;
+    rt_rconn_free(ss->rc); /* no callbacks run: privdata ss stays valid meanwhile */
+    ss->e->rloop.ops->timer_free(ss->timer);
+    edge_hmap_each(ss->chans, free_chan_cb, NULL);
+    edge_hmap_free(ss->chans);
+    free(ss);
+}
+
+bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap)
+{
+    if (!rt_rconn_ready(ss->rc)) {
+        const char *err = rt_rconn_last_error(ss->rc);
+        snprintf(reason, cap, "redis subscriber: %s", err[0] ? err : "connecting");
+        return false;
+    }
+    if (!ss->hb_subscribed) {
+        snprintf(reason, cap, "redis subscriber: subscribing");
+        return false;
+    }
+    return true;
+}
+
+struct edge_sub *edge_subs_add(struct edge_subs *ss, struct edge_session *s, const char *key,
+                               const char *client_channel, struct edge_filter *filter,
+                               const char *ref, const char *since)
+{
+    if (!rt_rconn_ready(ss->rc) || !rt_rconn_ready(ss->e->cmd))
+        return NULL; /* answered at once: waiting through an outage would hold the client */
+    struct edge_chan *c = edge_hmap_get(ss->chans, key);
+    if (!c) {
+        c = rt_xcalloc(1, sizeof(*c));
+        c->key = rt_xstrdup(key);
+        c->client_name = rt_xstrdup(client_channel);
+        c->rstate = CH_IDLE;
+        edge_hmap_put(ss->chans, key, c);
+    }
+    struct edge_sub *sub = rt_xcalloc(1, sizeof(*sub));
+    sub->chan = c;
+    sub->sess = s;
+    sub->filter = filter;
+    sub->refs = 1;
+    snprintf(sub->ref, sizeof(sub->ref), "%s", ref ? ref : "");
+    snprintf(sub->since, sizeof(sub->since), "%s", since ? since : "");
+    sub->c_next = c->subs;
+    if (c->subs)
+        c->subs->c_prev = sub;
+    c->subs = sub;
+    c->nsubs++;
+    rt_metric_add(ss->e->stats.subs_local, 1);
+    sub->state = EDGE_SUB_WAIT_CHAN;
+    switch (c->rstate) {
+    case CH_IDLE:
+        send_subscribe(ss, c);
+        break;
+    case CH_SUBSCRIBED:
+        start_offset(ss, sub);
+        break;
+    case CH_SUBSCRIBING:
+    case CH_UNSUBSCRIBING:
+        break; /* the SUBSCRIBE confirmation (or the resubscribe after UNSUBSCRIBE) moves it */
+    }
+    return sub;
+}
+
+void edge_subs_remove(struct edge_subs *ss, struct edge_sub *sub)
+{
+    struct edge_chan *c = sub->chan;
+    if (!c)
+        return;
+    if (sub->c_prev)
+        sub->c_prev->c_next = sub->c_next;
+    else
+        c->subs = sub->c_next;
+    if (sub->c_next)
+        sub->c_next->c_prev = sub->c_prev;
+    c->nsubs--;
+    rt_metric_add(ss->e->stats.subs_local, -1);
+    sub->chan = NULL;
+    sub->sess = NULL;
+    sub->state = EDGE_SUB_DETACHED;
+    if (c->nsubs == 0) {
+        switch (c->rstate) {
+        case CH_IDLE:
+            chan_free(ss, c);
+            break;
+        case CH_SUBSCRIBING:
+        case CH_SUBSCRIBED:
+            if (rt_rconn_cmd(ss->rc, on_sub_reply, ss, "UNSUBSCRIBE %s", c->key) == 0) {
+                if (c->rstate == CH_SUBSCRIBING)
+                    set_redis_count(ss, 1); /* its confirmation is still to come */
+                c->rstate = CH_UNSUBSCRIBING;
+            }
+            break;
+        case CH_UNSUBSCRIBING:
+            break;
+        }
+    }
+    sub_unref(sub);
+}
+
+const char *edge_sub_client_channel(const struct edge_sub *sub)
+{
+    return sub->chan ? sub->chan->client_name : "";
+}
+
+const char *edge_sub_last_id(const struct edge_sub *sub)
+{
+    return sub->chan ? sub->chan->last_id : "";
+}
