@@ -32,8 +32,9 @@ export interface StatusInfo {
     delay?: number;
     /** why: max_attempts, disconnect, unauthorized, forbidden, drain, ... */
     reason?: string;
-    /** WebSocket close code, when a close caused the change */
+    /** WebSocket close code and reason, when a close caused the change */
     code?: number;
+    closeReason?: string;
     status?: number;
     [k: string]: unknown;
 }

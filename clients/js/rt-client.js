@@ -363,12 +363,12 @@ export class RtClient {
         if (next > this.#o.maxAttempts) {
             this.#teardown(1000, 'giving up');
             this.#started = false;
-            this.#setStatus(STATUS.OFFLINE, { reason: 'max_attempts', ...info });
+            this.#setStatus(STATUS.OFFLINE, { ...info, reason: 'max_attempts' });
             return;
         }
         this.#attempts = next;
         const delay = backoffDelay(next, this.#o, this.#random);
-        this.#setStatus(STATUS.RECONNECTING, { delay, ...info });
+        this.#setStatus(STATUS.RECONNECTING, { ...info, delay });
         this.#setTimer('retry', delay, () => this.#attempt());
     }
 
@@ -556,7 +556,7 @@ export class RtClient {
             this.#scheduleProbe();
             return;
         }
-        const info = { code, reason: reason || '' };
+        const info = { code, closeReason: reason || '' };
         if (code === 4001) {
             // token refused or expired: a retry with the same token cannot work
             this.#emit('error', { code: 'unauthorized', message: reason || 'token refused', closeCode: code });
@@ -578,7 +578,7 @@ export class RtClient {
             this.#drainAt = 0;
             this.#clearTimer('drain');
             this.#setTransport(null);
-            this.#setStatus(STATUS.RECONNECTING, { reason: 'drain', ...info });
+            this.#setStatus(STATUS.RECONNECTING, { ...info, reason: 'drain' });
             this.#setTimer('retry', wait, () => this.#attempt());
             return;
         }
@@ -590,7 +590,7 @@ export class RtClient {
         this.#teardown(1000, reason);
         this.#started = false;
         this.#setTransport(null);
-        this.#setStatus(STATUS.OFFLINE, { reason, ...info });
+        this.#setStatus(STATUS.OFFLINE, { ...info, reason });
     }
 
     #startHeartbeat(serverMs) {

@@ -1,0 +1,328 @@
+// Tests of clients/js/rt-client.js: pure functions, and behaviour against a scriptable
+// in-process server (lib/fake-edge.mjs) for faults on demand. Run: node --test client.test.mjs
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { load, clientPath } from './lib/deps.mjs';
+import { FakeEdge } from './lib/fake-edge.mjs';
+import { demoToken, signJwt } from './lib/jwt.mjs';
+import { waitFor, sleep } from './lib/wait.mjs';
+
+const WebSocket = load('ws');
+const { RtClient, backoffDelay, compareIds, isStreamId, tokenExpiryMs, DEFAULTS } = await import(clientPath);
+
+const SECRET = 'test-secret';
+const FAST = { backoffInitialMs: 50, backoffMaxMs: 400, connectTimeoutMs: 2000, WebSocket };
+
+// every client a test makes is disconnected when the test ends, passed or failed
+function track(t, c) {
+    t.after(() => c.disconnect());
+    return c;
+}
+
+function recorder(client) {
+    const r = { statuses: [], transports: [], events: [], resyncs: [], errors: [] };
+    client.on('status', (s, info) => r.statuses.push({ s, info }));
+    client.on('transport', (t) => r.transports.push(t));
+    client.on('event', (e) => r.events.push(e));
+    client.on('resync', (x) => r.resyncs.push(x));
+    client.on('error', (e) => r.errors.push(e));
+    r.states = () => r.statuses.map((x) => x.s);
+    return r;
+}
+
+function assertOnceInOrder(events, expectIds, label) {
+    const ids = events.map((e) => e.id);
+    for (let i = 1; i < ids.length; i++)
+        assert.ok(compareIds(ids[i - 1], ids[i]) < 0, `${label}: ${ids[i - 1]} then ${ids[i]}`);
+    assert.deepEqual(ids, expectIds, `${label}: the app saw exactly the published ids`);
+}
+
+// ---- pure ---------------------------------------------------------------------------------
+
+test('backoff: defaults double from 1 s to 30 s with 0-30 % jitter', () => {
+    const bases = [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000, 30000];
+    bases.forEach((base, i) => {
+        assert.equal(backoffDelay(i + 1, DEFAULTS, () => 0), base, `attempt ${i + 1} low`);
+        const hi = backoffDelay(i + 1, DEFAULTS, () => 0.999999);
+        assert.ok(hi <= Math.round(base * 1.3) && hi > base * 1.29, `attempt ${i + 1} high ${hi}`);
+    });
+    // a seeded pseudo-random source: every delay inside [base, 1.3 base], and the jitter spreads
+    let x = 12345;
+    const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let n = 1; n <= 12; n++) {
+        const base = Math.min(30000, 1000 * 2 ** (n - 1));
+        const seen = new Set();
+        for (let k = 0; k < 200; k++) {
+            const d = backoffDelay(n, DEFAULTS, rnd);
+            assert.ok(d >= base && d <= Math.round(base * 1.3), `attempt ${n}: ${d}`);
+            seen.add(d);
+        }
+        assert.ok(seen.size > 20, `attempt ${n}: jitter spreads the delays (${seen.size} distinct)`);
+    }
+    assert.equal(DEFAULTS.maxAttempts, 10);
+    assert.equal(backoffDelay(3, { backoffInitialMs: 100, backoffMaxMs: 250, jitter: 0 }), 250);
+});
+
+test('ids compare numerically, not as strings', () => {
+    assert.ok(compareIds('9-0', '10-0') < 0);
+    assert.ok(compareIds('1732371234567-9', '1732371234567-10') < 0);
+    assert.ok(compareIds('1732371234568-0', '1732371234567-99') > 0);
+    assert.equal(compareIds('5-5', '5-5'), 0);
+    assert.ok(compareIds('18446744073709551615-1', '18446744073709551615-0') > 0);
+    assert.ok(isStreamId('1-0') && !isStreamId('1') && !isStreamId('a-b') && !isStreamId(null));
+    const t = signJwt({ sub: 'u', org_id: 't', exp: 2000000000 }, 'k');
+    assert.equal(tokenExpiryMs(t), 2000000000 * 1000);
+    assert.equal(tokenExpiryMs('garbage'), null);
+});
+
+test('options are checked', () => {
+    assert.throws(() => new RtClient({ WebSocket }), /url/);
+    assert.throws(() => new RtClient({ url: 'ws://127.0.0.1:1/ws', WebSocket }), /token/);
+    assert.throws(() => new RtClient({ url: 'ws://127.0.0.1:1/ws', token: 't', WebSocket }).subscribe('c', { since: 'x' }), /since/);
+});
+
+// ---- against the scriptable server ---------------------------------------------------------
+
+test('states: connecting -> connected -> reconnecting -> connected; offline after maxAttempts; reconnect()', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET), maxAttempts: 3, polling: false, random: () => 0.5 }));
+    const r = recorder(c);
+    c.connect();
+    await waitFor(() => c.status === 'connected', { what: 'connected' });
+    assert.equal(c.transport, 'websocket');
+    edge.dropAll();
+    await waitFor(() => r.states().length >= 4, { what: 'reconnected' });
+    assert.deepEqual(r.states().slice(0, 4), ['connecting', 'connected', 'reconnecting', 'connected']);
+    // the first retry waits backoffDelay(1) exactly (random fixed at 0.5)
+    assert.equal(r.statuses[2].info.delay, backoffDelay(1, FAST, () => 0.5));
+
+    // the server goes away for good: 3 attempts with growing delays, then offline
+    await edge.stop();
+    const t0 = Date.now();
+    await waitFor(() => c.status === 'offline', { timeout: 10000, what: 'offline' });
+    const elapsed = Date.now() - t0;
+    const delays = r.statuses.slice(4).filter((x) => x.s === 'reconnecting' || x.info.delay).map((x) => x.info.delay);
+    assert.equal(r.states().at(-1), 'offline');
+    assert.equal(r.statuses.at(-1).info.reason, 'max_attempts');
+    const minTotal = [1, 2, 3].reduce((a, n) => a + backoffDelay(n, FAST, () => 0.5), 0);
+    assert.ok(elapsed >= minTotal - 20, `gave up after ${elapsed} ms, not before the 3 delays (${minTotal} ms)`);
+    assert.ok(delays.length >= 1 && delays[0] === backoffDelay(1, FAST, () => 0.5), `delays ${delays}`);
+    // offline stays offline
+    await sleep(300);
+    assert.equal(c.status, 'offline');
+
+    // reconnect() starts again with a fresh budget once the server is back
+    const edge2 = new FakeEdge();
+    edge2.server.listen(edge.port, '127.0.0.1');
+    await new Promise((res) => edge2.server.once('listening', res));
+    t.after(() => edge2.stop().catch(() => {}));
+    c.reconnect();
+    assert.equal(c.status, 'connecting');
+    await waitFor(() => c.status === 'connected', { what: 'connected after reconnect()' });
+    c.disconnect();
+    assert.equal(c.status, 'offline');
+    assert.equal(c.transport, null);
+});
+
+test('every id once and in order across forced disconnects, even when the server replays overlaps', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    edge.replayOverlap = 5; // an at-least-once server: resubscribe repeats 5 old events
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET) }));
+    const r = recorder(c);
+    const perSub = [];
+    c.subscribe('calls', { onEvent: (e) => perSub.push(e.id) });
+    c.subscribe('tenant');
+    c.connect();
+    await waitFor(() => c.lastId('calls') && c.lastId('tenant'), { what: 'subscribed' });
+    for (let round = 0; round < 5; round++) {
+        for (let i = 0; i < 40; i++) {
+            edge.publish('calls', 'new_call', { n: i, round });
+            if (i % 4 === 0) edge.publish('tenant', 'x', { i });
+        }
+        edge.dropAll(); // published while the client was connected, some in flight
+        for (let i = 0; i < 10; i++) edge.publish('calls', 'call_update', { n: i, round, gap: true });
+        await waitFor(() => c.status === 'connected' && c.lastId('calls') === edge.ids('calls').at(-1),
+            { what: `round ${round} caught up` });
+    }
+    await waitFor(() => c.lastId('tenant') === edge.ids('tenant').at(-1), { what: 'tenant caught up' });
+    const calls = r.events.filter((e) => e.channel === 'calls');
+    assertOnceInOrder(calls, edge.ids('calls'), 'calls');
+    assertOnceInOrder(r.events.filter((e) => e.channel === 'tenant'), edge.ids('tenant'), 'tenant');
+    assert.deepEqual(perSub, edge.ids('calls'));
+    assert.ok(c.stats.duplicates > 0, 'the server did send duplicates, and they were dropped');
+    // every resubscribe carried since = the last id seen
+    const subs = edge.received.filter((m) => m.type === 'subscribe' && m.channel === 'calls');
+    assert.ok(subs.length >= 6);
+    assert.ok(subs.slice(1).every((m) => isStreamId(m.since)), 'resubscribes carry since');
+    c.disconnect();
+});
+
+test('heartbeat watchdog: a silent server is declared dead and the client reconnects', async (t) => {
+    const edge = await new FakeEdge({ heartbeatMs: 400 }).start();
+    t.after(() => edge.stop().catch(() => {}));
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET) }));
+    const r = recorder(c);
+    c.connect();
+    await waitFor(() => c.status === 'connected');
+    // JSON pings go out about every heartbeat/2
+    await waitFor(() => edge.received.filter((m) => m.type === 'ping').length >= 2, { timeout: 3000, what: 'pings' });
+    edge.silent = true;
+    const t0 = Date.now();
+    await waitFor(() => c.status === 'reconnecting', { timeout: 3000, what: 'watchdog' });
+    const took = Date.now() - t0;
+    assert.ok(took >= 150 && took <= 1500, `declared dead after ${took} ms (2 intervals of 200 ms)`);
+    assert.equal(r.statuses.find((x) => x.s === 'reconnecting').info.code, 4000);
+    edge.silent = false;
+    await waitFor(() => c.status === 'connected', { what: 'back' });
+    c.disconnect();
+});
+
+test('resync_required is surfaced and the channel is subscribed again without since', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET) }));
+    const r = recorder(c);
+    c.subscribe('calls');
+    c.connect();
+    await waitFor(() => c.lastId('calls'));
+    const first = edge.publish('calls');
+    await waitFor(() => r.events.length === 1);
+    edge.dropAll();
+    edge.publish('calls');
+    const last = edge.publish('calls');
+    edge.trim('calls', last); // everything the client missed is gone
+    await waitFor(() => r.resyncs.length === 1, { what: 'resync' });
+    assert.deepEqual(r.resyncs[0], { channel: 'calls', reason: 'offset_expired' });
+    await waitFor(() => edge.received.filter((m) => m.type === 'subscribe').length === 3);
+    const again = edge.received.filter((m) => m.type === 'subscribe').at(-1);
+    assert.equal(again.since, undefined, 'subscribed again without since');
+    const live = edge.publish('calls');
+    await waitFor(() => r.events.length === 2);
+    assert.deepEqual(r.events.map((e) => e.id), [first, live]);
+    c.disconnect();
+});
+
+test('token refresh: the callback runs before exp and the new token is sent with auth', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    const mk = (ttl) => demoToken(SECRET, { ttlS: ttl });
+    let calls = 0;
+    const c = track(t, new RtClient({
+        ...FAST, url: edge.url, token: mk(3), refreshLeadMs: 60000,
+        refreshToken: async () => { calls++; return mk(3600); },
+    }));
+    c.connect();
+    await waitFor(() => c.status === 'connected');
+    // exp in 3 s, lead is 20 % of the life: refresh at about 2.4 s
+    const auth = await waitFor(() => edge.received.find((m) => m.type === 'auth'), { timeout: 5000, what: 'auth' });
+    assert.equal(calls, 1);
+    assert.ok(tokenExpiryMs(auth.token) > Date.now() + 3000000, 'the new token was sent');
+    await sleep(800); // past the first token's exp: the server kept the connection
+    assert.equal(c.status, 'connected');
+    c.disconnect();
+});
+
+test('4001 without a refresh callback goes offline; with one it reconnects with a new token', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    const bad = demoToken('other-secret');
+    const c1 = track(t, new RtClient({ ...FAST, url: edge.url, token: bad, fallbackAfter: 99 }));
+    const r1 = recorder(c1);
+    // the fake refuses the upgrade with 401 (a browser sees a close 1006): the client retries
+    // with backoff; a 4001 close is what means "token refused", tested next
+    c1.connect();
+    await waitFor(() => r1.states().includes('reconnecting'));
+    c1.disconnect();
+
+    const good = demoToken(SECRET);
+    let n = 0;
+    const c2 = track(t, new RtClient({ ...FAST, url: edge.url, token: good, refreshToken: () => { n++; return demoToken(SECRET, { ttlS: 7200 }); } }));
+    c2.connect();
+    await waitFor(() => c2.status === 'connected');
+    for (const conn of edge.conns) conn.ws.close(4001, 'token expired');
+    await waitFor(() => n === 1 && c2.status === 'connected', { what: 'refreshed and reconnected' });
+
+    const c3 = track(t, new RtClient({ ...FAST, url: edge.url, token: good }));
+    const r3 = recorder(c3);
+    c3.connect();
+    await waitFor(() => c3.status === 'connected');
+    for (const conn of edge.conns) if (conn.claims && c3.session === 'fake-' + edge.upgrades) conn.ws.close(4001, 'token expired');
+    await waitFor(() => c3.status === 'offline', { what: 'offline on 4001' });
+    assert.equal(r3.statuses.at(-1).info.reason, 'unauthorized');
+    assert.ok(r3.errors.some((e) => e.code === 'unauthorized'));
+    c2.disconnect();
+});
+
+test('a subscription the server forbids is reported and dropped', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET) }));
+    const r = recorder(c);
+    c.subscribe('forbidden');
+    c.connect();
+    await waitFor(() => r.errors.length === 1);
+    assert.equal(r.errors[0].code, 'forbidden');
+    assert.equal(r.errors[0].channel, 'forbidden');
+    assert.deepEqual(c.channels, []);
+    c.disconnect();
+});
+
+test('server drain: reconnect after after_ms, no backoff penalty, nothing lost', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET), backoffInitialMs: 5000 }));
+    const r = recorder(c);
+    c.subscribe('calls');
+    c.connect();
+    await waitFor(() => c.lastId('calls'));
+    const upgrades = edge.upgrades;
+    const t0 = Date.now();
+    edge.drain(400, 100); // told to come back in 400 ms, closed 1001 after 100 ms
+    edge.publish('calls');
+    await waitFor(() => edge.upgrades === upgrades + 1, { what: 'reconnected' });
+    const took = Date.now() - t0;
+    assert.ok(took >= 380 && took < 3000, `reconnected after ${took} ms (asked 400, backoff would be 5000)`);
+    const id2 = edge.publish('calls');
+    await waitFor(() => c.lastId('calls') === id2);
+    assert.equal(r.events.length, 2);
+    assert.equal(c.attempts, 0);
+    c.disconnect();
+});
+
+test('fallback: refused upgrades switch to polling, then back to websocket, every id once', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    const c = track(t, new RtClient({
+        ...FAST, url: edge.url, token: demoToken(SECRET), fallbackAfter: 2, wsProbeMs: 600,
+        pollIntervalMs: 100, pollWaitS: 0,
+    }));
+    const r = recorder(c);
+    c.subscribe('calls');
+    c.connect();
+    await waitFor(() => c.lastId('calls'));
+    edge.refuseUpgrade = true;
+    edge.dropAll();
+    const during = [];
+    const pub = setInterval(() => during.push(edge.publish('calls', 'call_update')), 30);
+    t.after(() => clearInterval(pub));
+    await waitFor(() => c.transport === 'polling' && c.status === 'connected', { what: 'polling' });
+    assert.ok(edge.upgradeRefusals >= 1, 'the drop counted, then a refused upgrade');
+    await waitFor(() => r.events.some((e) => e.transport === 'polling'), { what: 'events by polling' });
+    edge.refuseUpgrade = false;
+    await waitFor(() => c.transport === 'websocket', { timeout: 5000, what: 'back to websocket' });
+    clearInterval(pub);
+    const last = edge.publish('calls', 'call_ended');
+    await waitFor(() => c.lastId('calls') === last);
+    assertOnceInOrder(r.events, edge.ids('calls'), 'calls');
+    assert.deepEqual(r.transports.filter(Boolean), ['websocket', 'polling', 'websocket']);
+    assert.ok(r.events.some((e) => e.transport === 'polling') && r.events.at(-1).transport === 'websocket');
+    // the badge never showed offline
+    assert.ok(!r.states().includes('offline'));
+    c.disconnect();
+    // no poll continues after disconnect
+    const polls = edge.polls;
+    await sleep(300);
+    assert.equal(edge.polls, polls);
+});
