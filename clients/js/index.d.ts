@@ -102,6 +102,8 @@ export interface RtClientOptions extends BackoffOptions {
     pollWaitS?: number;
     /** events per poll request (100) */
     pollLimit?: number;
+    /** page size while skipping retained history for a subscription without a position (1000) */
+    pollSkipLimit?: number;
     /** pause after an empty answer that came back early, ms (2000) */
     pollIntervalMs?: number;
     /** allow the HTTP polling fallback (true) */

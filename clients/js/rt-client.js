@@ -26,6 +26,7 @@ export const DEFAULTS = Object.freeze({
     wsProbeMs: 20000, // while polling, try the WebSocket again this often
     pollWaitS: 25, // long-poll `wait` (0: never send it)
     pollLimit: 100,
+    pollSkipLimit: 1000, // page size when skipping retained history (no position yet)
     pollIntervalMs: 2000, // pause after an empty answer that came back early (no long poll)
     polling: true, // allow the HTTP fallback at all
     resubscribeOnResync: true, // after resync_required, subscribe again without `since`
@@ -133,6 +134,7 @@ export class RtClient {
     #onlineHandler = null;
     #stats = { delivered: 0, duplicates: 0, wsConnects: 0, pollRequests: 0 };
     #session = null;
+    #wsNoSince = false; // the edge refused `since` on subscribe (no replay): fill gaps by HTTP
 
     constructor(options = {}) {
         const o = { ...DEFAULTS, ...options };
@@ -497,10 +499,19 @@ export class RtClient {
         const ref = String(this.#nextRef++);
         sub.ref = ref;
         sub.active = false;
-        this.#refs.set(ref, { kind: 'subscribe', channel: sub.channel });
         const m = { type: 'subscribe', ref, channel: sub.channel };
         if (sub.filter) m.filter = sub.filter;
-        if (sub.lastId) m.since = sub.lastId;
+        sub.fillFrom = null;
+        sub.buffer = null;
+        sub.fillGen = (sub.fillGen || 0) + 1;
+        if (sub.lastId && !this.#wsNoSince) {
+            m.since = sub.lastId;
+        } else if (sub.lastId) {
+            // this edge cannot replay: subscribe live, hold live events, fill the gap over HTTP
+            sub.fillFrom = sub.lastId;
+            sub.buffer = [];
+        }
+        this.#refs.set(ref, { kind: 'subscribe', channel: sub.channel, since: m.since || null });
         this.#send(m);
     }
 
@@ -512,6 +523,56 @@ export class RtClient {
         // Without a position yet, the channel's offset at subscribe time becomes it, so that a
         // reconnect asks for everything published since we subscribed.
         if (!sub.lastId && isStreamId(msg.offset)) sub.lastId = msg.offset;
+        if (sub.fillFrom && sub.ref === String(msg.ref)) this.#fillGap(sub, msg.offset, sub.fillGen);
+    }
+
+    /**
+     * Fallback for an edge that refuses `since` on the WebSocket: the missed range
+     * (fillFrom, offset] comes from GET /api/v1/events while live events wait in sub.buffer.
+     * When the range cannot be fetched the app is told to resync: never a silent gap.
+     */
+    async #fillGap(sub, offset, gen) {
+        const current = () => this.#subs.get(sub.channel) === sub && sub.fillGen === gen;
+        let since = sub.fillFrom;
+        let resync = null;
+        try {
+            if (!this.#fetch) throw new Error('no fetch');
+            // at least one request: the server tells whether `since` is still retained
+            for (let first = true; first || (isStreamId(offset) && compareIds(since, offset) < 0); first = false) {
+                const q = new URLSearchParams({ channel: sub.channel, since, limit: String(this.#o.pollLimit) });
+                if (sub.filter) q.set('filter', sub.filter);
+                const token = await this.#currentToken();
+                const res = await this.#fetch(this.#o.httpUrl + '/api/v1/events?' + q, {
+                    headers: { Authorization: 'Bearer ' + token },
+                    cache: 'no-store',
+                });
+                if (!current()) return;
+                if (!res.ok) throw new Error('HTTP ' + res.status);
+                const body = await res.json();
+                if (!current()) return;
+                if (body.resync_required) {
+                    resync = 'offset_expired';
+                    break;
+                }
+                for (const ev of body.events || []) this.#deliver(sub.channel, ev, 'websocket', true);
+                if (!body.events || body.events.length === 0 || !isStreamId(body.next)) break;
+                since = body.next;
+            }
+        } catch (e) {
+            if (!current()) return;
+            this.#emit('error', { code: 'gap_fill_failed', channel: sub.channel, error: String(e) });
+            resync = 'gap_fill_failed';
+        }
+        if (!current()) return;
+        const held = sub.buffer || [];
+        sub.buffer = null;
+        sub.fillFrom = null;
+        if (resync) {
+            // the live subscription is in place: resume from its start point from now on
+            sub.lastId = isStreamId(offset) && offset !== '0-0' ? offset : null;
+            this.#emit('resync', { channel: sub.channel, reason: resync });
+        }
+        for (const ev of held) this.#deliver(sub.channel, ev, 'websocket');
     }
 
     #onServerError(msg) {
@@ -519,6 +580,16 @@ export class RtClient {
         if (r) this.#refs.delete(String(msg.ref));
         const info = { code: msg.code || 'error', message: msg.message || '', ref: msg.ref };
         if (r) info.channel = r.channel;
+        if (r && r.kind === 'subscribe' && r.since && info.code === 'bad_request') {
+            // an edge without replay refuses `since`: use the HTTP gap fill from now on
+            const sub = this.#subs.get(r.channel);
+            if (sub && sub.ref === String(msg.ref) && !this.#wsNoSince) {
+                this.#wsNoSince = true;
+                this.#emit('error', { ...info, code: 'since_unsupported' });
+                this.#sendSubscribe(sub);
+                return;
+            }
+        }
         if (r && r.kind === 'subscribe' && FATAL_SUB_ERRORS.has(info.code)) {
             // the server will never accept this subscription: drop it rather than retry forever
             const sub = this.#subs.get(r.channel);
@@ -652,9 +723,13 @@ export class RtClient {
 
     // ---- delivery ---------------------------------------------------------------------------
 
-    #deliver(channel, ev, transport) {
+    #deliver(channel, ev, transport, filling = false) {
         const sub = this.#subs.get(channel);
         if (!sub || !isStreamId(ev.id)) return;
+        if (sub.buffer && !filling) {
+            sub.buffer.push(ev); // live events wait until the gap before them is filled
+            return;
+        }
         if (sub.lastId && compareIds(ev.id, sub.lastId) <= 0) {
             this.#stats.duplicates++;
             return;
@@ -743,10 +818,15 @@ export class RtClient {
         const live = () => !ctl.signal.aborted && epoch === this.#pollEpoch && this.#subs.has(channel);
         while (live()) {
             const sub = this.#subs.get(channel);
-            const q = new URLSearchParams({ channel, limit: String(o.pollLimit) });
+            // A subscription without a position starts at the channel's newest id, as on the
+            // WebSocket: page through what the stream retains without delivering it.
+            if (!sub.lastId) sub.skipping = true;
+            const skipping = !!sub.skipping;
+            const limit = skipping ? o.pollSkipLimit : o.pollLimit;
+            const q = new URLSearchParams({ channel, limit: String(limit) });
             if (sub.lastId) q.set('since', sub.lastId);
             if (sub.filter) q.set('filter', sub.filter);
-            const wait = o.pollWaitS > 0 && !this.#noWait && this.#pollOk ? o.pollWaitS : 0;
+            const wait = o.pollWaitS > 0 && !this.#noWait && this.#pollOk && !skipping ? o.pollWaitS : 0;
             if (wait) q.set('wait', String(wait));
             const started = this.#clock.now();
             let res, body;
@@ -780,6 +860,13 @@ export class RtClient {
                 return;
             }
             this.#pollSucceeded(epoch);
+            if (skipping) {
+                const s = this.#subs.get(channel);
+                if (s && isStreamId(body.next)) s.lastId = body.next;
+                if (s && (body.events.length < limit || !isStreamId(body.next))) s.skipping = false;
+                if (s && !s.lastId) s.lastId = '0-0';
+                continue;
+            }
             if (body.resync_required) {
                 this.#onResync(channel, 'resync_required');
             } else {

@@ -326,3 +326,65 @@ test('fallback: refused upgrades switch to polling, then back to websocket, ever
     await sleep(300);
     assert.equal(edge.polls, polls);
 });
+
+test('an edge that refuses since: the gap is filled over HTTP, live events held until then', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    edge.sinceUnsupported = true;
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET), pollLimit: 7 }));
+    const r = recorder(c);
+    c.subscribe('calls');
+    c.connect();
+    await waitFor(() => c.lastId('calls'));
+    for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 10; i++) edge.publish('calls');
+        edge.dropAll();
+        for (let i = 0; i < 25; i++) edge.publish('calls'); // missed: more than one page of 7
+        const pub = setInterval(() => edge.publish('calls'), 5); // live ones race the fill
+        await waitFor(() => c.status === 'connected' && c.stats.wsConnects === round + 2);
+        await sleep(100);
+        clearInterval(pub);
+        await waitFor(() => c.lastId('calls') === edge.ids('calls').at(-1), { what: `round ${round}` });
+    }
+    assertOnceInOrder(r.events, edge.ids('calls'), 'calls');
+    assert.ok(r.errors.some((e) => e.code === 'since_unsupported'));
+    assert.equal(r.resyncs.length, 0);
+    // when the missed range is gone from the stream, the app is told to resync (no silent gap)
+    edge.dropAll();
+    edge.publish('calls');
+    const gone = edge.publish('calls');
+    const kept = edge.publish('calls');
+    edge.trim('calls', gone);
+    await waitFor(() => r.resyncs.length === 1, { what: 'resync' });
+    await waitFor(() => c.lastId('calls') !== null);
+    const after = edge.publish('calls');
+    await waitFor(() => c.lastId('calls') === after);
+    assert.ok(!r.events.some((e) => e.id === gone), 'nothing of the lost range was invented');
+    assert.equal(r.events.at(-1).id, after);
+    void kept;
+    assert.equal(r.resyncs[0].channel, 'calls');
+    c.disconnect();
+});
+
+test('polling from the start: retained history is skipped, then every new id once', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    edge.pollFromStart = true;
+    edge.refuseUpgrade = true;
+    for (let i = 0; i < 25; i++) edge.publish('calls', 'old');
+    const c = track(t, new RtClient({
+        ...FAST, url: edge.url, token: demoToken(SECRET), fallbackAfter: 1, pollSkipLimit: 10,
+        pollIntervalMs: 50, wsProbeMs: 60000,
+    }));
+    const r = recorder(c);
+    c.subscribe('calls');
+    c.connect();
+    await waitFor(() => c.transport === 'polling' && c.lastId('calls') === edge.ids('calls').at(-1), { what: 'skipped' });
+    assert.equal(r.events.length, 0, 'history was not delivered');
+    const fresh = [];
+    for (let i = 0; i < 30; i++) fresh.push(edge.publish('calls', 'new'));
+    await waitFor(() => c.lastId('calls') === fresh.at(-1));
+    assertOnceInOrder(r.events, fresh, 'calls');
+    assert.ok(r.events.every((e) => e.transport === 'polling' && e.event === 'new'));
+    c.disconnect();
+});

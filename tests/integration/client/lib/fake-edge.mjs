@@ -23,6 +23,8 @@ export class FakeEdge {
         this.refuseUpgrade = false; // answer upgrades with 503
         this.silent = false; // answer nothing, send nothing (a dead peer that keeps TCP open)
         this.replayOverlap = 0; // on subscribe with since, also resend this many older events
+        this.sinceUnsupported = false; // refuse `since` on subscribe (an edge without replay)
+        this.pollFromStart = false; // /api/v1/events without since starts at the oldest event
         this.upgrades = 0;
         this.upgradeRefusals = 0;
         this.polls = 0;
@@ -150,6 +152,8 @@ export class FakeEdge {
                 return c.send({ type: 'error', ref: m.ref, code: 'forbidden', message: 'no' });
             const s = this.streams.get(m.channel) || [];
             const offset = s.length ? s[s.length - 1].id : '0-0';
+            if (m.since && this.sinceUnsupported)
+                return c.send({ type: 'error', ref: m.ref, code: 'bad_request', message: 'since is not supported' });
             const first = this.firstRetained.get(m.channel);
             if (m.since && first && cmpId(m.since, first) < 0) {
                 return c.send({ type: 'resync_required', channel: m.channel, reason: 'offset_expired' });
@@ -199,6 +203,10 @@ export class FakeEdge {
         const first = this.firstRetained.get(channel);
         if (since && first && cmpId(since, first) < 0)
             return json(200, { events: [], next: first, resync_required: true });
+        if (!since && this.pollFromStart) {
+            const events = s.slice(0, limit);
+            return json(200, { events, next: events.length ? events.at(-1).id : '0-0', resync_required: false });
+        }
         if (!since) {
             // no position: start at the newest id, like the WebSocket's `offset`
             return json(200, { events: [], next: s.length ? s[s.length - 1].id : '0-0', resync_required: false });
