@@ -583,10 +583,10 @@ export class RtClient {
         if (r && r.kind === 'subscribe' && r.since && info.code === 'bad_request') {
             // an edge without replay refuses `since`: use the HTTP gap fill from now on
             const sub = this.#subs.get(r.channel);
-            if (sub && sub.ref === String(msg.ref) && !this.#wsNoSince) {
+            if (sub && sub.ref === String(msg.ref)) {
+                if (!this.#wsNoSince) this.#emit('error', { ...info, code: 'since_unsupported' });
                 this.#wsNoSince = true;
-                this.#emit('error', { ...info, code: 'since_unsupported' });
-                this.#sendSubscribe(sub);
+                this.#sendSubscribe(sub); // now without since, the gap comes over HTTP
                 return;
             }
         }
@@ -920,6 +920,9 @@ export class RtClient {
         if (epoch !== this.#pollEpoch) return; // only the first failure of a round counts
         this.#stopAllPolls();
         this.#clearTimer('probe');
+        // both transports may be down: the next attempt tries the WebSocket again, the one
+        // after it polling again, and so on (alternating until one works)
+        if (this.#WS) this.#wsFailures = Math.max(0, this.#o.fallbackAfter - 1);
         this.#failed({ transport: 'polling', ...info });
     }
 

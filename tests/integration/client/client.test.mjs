@@ -334,9 +334,11 @@ test('an edge that refuses since: the gap is filled over HTTP, live events held 
     const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET), pollLimit: 7 }));
     const r = recorder(c);
     c.subscribe('calls');
+    c.subscribe('tenant');
     c.connect();
-    await waitFor(() => c.lastId('calls'));
+    await waitFor(() => c.lastId('calls') && c.lastId('tenant'));
     for (let round = 0; round < 3; round++) {
+        edge.publish('tenant');
         for (let i = 0; i < 10; i++) edge.publish('calls');
         edge.dropAll();
         for (let i = 0; i < 25; i++) edge.publish('calls'); // missed: more than one page of 7
@@ -346,8 +348,11 @@ test('an edge that refuses since: the gap is filled over HTTP, live events held 
         clearInterval(pub);
         await waitFor(() => c.lastId('calls') === edge.ids('calls').at(-1), { what: `round ${round}` });
     }
-    assertOnceInOrder(r.events, edge.ids('calls'), 'calls');
-    assert.ok(r.errors.some((e) => e.code === 'since_unsupported'));
+    await waitFor(() => c.lastId('tenant') === edge.ids('tenant').at(-1), { what: 'tenant' });
+    assertOnceInOrder(r.events.filter((e) => e.channel === 'calls'), edge.ids('calls'), 'calls');
+    assertOnceInOrder(r.events.filter((e) => e.channel === 'tenant'), edge.ids('tenant'), 'tenant');
+    assert.equal(r.errors.filter((e) => e.code === 'since_unsupported').length, 1);
+    assert.deepEqual(c.channels.sort(), ['calls', 'tenant'], 'no subscription was dropped');
     assert.equal(r.resyncs.length, 0);
     // when the missed range is gone from the stream, the app is told to resync (no silent gap)
     edge.dropAll();
