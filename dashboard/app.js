@@ -181,7 +181,7 @@ async function fetchHealth(token) {
 
 // ---- connection ---------------------------------------------------------------------------
 
-const BADGE = { connected: 'Live', connecting: 'Reconnecting', reconnecting: 'Reconnecting', offline: 'Offline' };
+const BADGE = { connected: 'Live', connecting: 'Connecting', reconnecting: 'Reconnecting', offline: 'Offline' };
 
 function showStatus(status, info = {}) {
     const b = $('badge');

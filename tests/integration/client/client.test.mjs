@@ -393,3 +393,34 @@ test('polling from the start: retained history is skipped, then every new id onc
     assert.ok(r.events.every((e) => e.transport === 'polling' && e.event === 'new'));
     c.disconnect();
 });
+
+test('both transports down: attempts alternate between WebSocket and polling until one works', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    let wsTries = 0, fetches = 0;
+    class CountingWS extends WebSocket {
+        constructor(...a) { super(...a); wsTries++; }
+    }
+    const c = track(t, new RtClient({
+        ...FAST, WebSocket: CountingWS, url: edge.url, token: demoToken(SECRET), fallbackAfter: 2,
+        backoffMaxMs: 100, maxAttempts: 40, wsProbeMs: 200,
+        fetch: (...a) => { fetches++; return fetch(...a); },
+    }));
+    c.subscribe('calls');
+    c.connect();
+    await waitFor(() => c.status === 'connected');
+    const port = edge.port;
+    await edge.stop();
+    await waitFor(() => fetches >= 3 && wsTries >= 5, { what: 'both transports tried' });
+    const w = wsTries, f = fetches;
+    await waitFor(() => wsTries > w + 1 && fetches > f + 1, { what: 'still alternating' });
+    assert.equal(c.status, 'reconnecting');
+    const edge2 = new FakeEdge();
+    edge2.server.listen(port, '127.0.0.1');
+    await new Promise((res) => edge2.server.once('listening', res));
+    t.after(() => edge2.stop().catch(() => {}));
+    await waitFor(() => c.status === 'connected', { what: 'connected again' });
+    await waitFor(() => c.transport === 'websocket', { what: 'on the websocket' });
+    const id = edge2.publish('calls');
+    await waitFor(() => c.lastId('calls') === id);
+});
