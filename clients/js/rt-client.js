@@ -914,6 +914,7 @@ export class RtClient {
         this.#pollOk = true;
         this.#succeeded('polling');
         this.#scheduleProbe();
+        if (this.#timers.refresh == null) this.#scheduleRefresh();
     }
 
     #pollFailed(epoch, info) {

@@ -164,3 +164,64 @@ test('upgrades refused by the proxy: polling, then back to the WebSocket, every 
     assert.equal(r.events.at(-1).transport, 'websocket');
     assert.ok(!r.statuses.includes('offline'));
 });
+
+test('a silent network (bytes dropped, TCP open): the watchdog notices and the client recovers', async (t) => {
+    const { c, r } = client(t);
+    c.subscribe('calls');
+    c.connect();
+    await waitFor(() => c.status === 'connected' && c.lastId('calls'), { what: 'subscribed' });
+    const start = c.lastId('calls');
+    proxy.frozen = true; // rt-edge heartbeat 2000 ms: the client pings every 1 s, dead after 2 s
+    const t0 = Date.now();
+    const during = [];
+    for (let i = 0; i < 5; i++) during.push(await publish(redis, TENANT, 'calls', 'call_update', { i }));
+    await waitFor(() => c.status === 'reconnecting', { timeout: 6000, what: 'watchdog' });
+    const took = Date.now() - t0;
+    assert.ok(took >= 1500 && took <= 5000, `declared dead after ${took} ms`);
+    proxy.frozen = false;
+    proxy.cut();
+    await waitFor(() => c.status === 'connected', { timeout: 15000, what: 'back' });
+    await waitFor(() => c.lastId('calls') === during.at(-1), { timeout: 10000, what: 'missed events' });
+    assertExactly(r.events, 'calls', await streamIdsAfter('calls', start));
+});
+
+test('token refresh on a live connection keeps it past exp; without a callback the expiry goes offline', async (t) => {
+    const short = () => demoToken(SECRET, { tenant: TENANT, sub: 'u-refresh', ttlS: 3 });
+    let refreshed = 0;
+    const { c } = client(t, {
+        token: short(),
+        refreshToken: () => { refreshed++; return demoToken(SECRET, { tenant: TENANT, sub: 'u-refresh', ttlS: 3600 }); },
+    });
+    const { c: c2, r: r2 } = client(t, { token: short() });
+    c.connect();
+    c2.connect();
+    await waitFor(() => c.status === 'connected' && c2.status === 'connected');
+    const session = c.session;
+    await waitFor(() => c2.status === 'offline', { timeout: 8000, what: 'expired token closed' });
+    assert.equal(r2.statuses.at(-1), 'offline');
+    assert.ok(r2.errors.some((e) => e.code === 'unauthorized' && e.closeCode === 4001), JSON.stringify(r2.errors));
+    await sleep(500);
+    assert.equal(refreshed, 1);
+    assert.equal(c.status, 'connected');
+    assert.equal(c.session, session, 'the same connection, refreshed in place');
+});
+
+test('rt-edge drain (SIGTERM): reconnect message honoured, nothing lost', async (t) => {
+    const { c, r } = client(t);
+    const drains = [];
+    c.on('status', (s, info) => info.reason === 'drain' && drains.push(s));
+    c.subscribe('calls');
+    c.connect();
+    await waitFor(() => c.status === 'connected' && c.lastId('calls'), { what: 'subscribed' });
+    const start = c.lastId('calls');
+    const p = publisher('calls', 10);
+    await sleep(200);
+    await edge.kill('SIGTERM', 20000);
+    await edge.start();
+    await waitFor(() => c.status === 'connected' && drains.length > 0, { timeout: 20000, what: 'back after drain' });
+    await sleep(300);
+    await p.stop();
+    await waitFor(() => c.lastId('calls') === p.ids.at(-1), { timeout: 15000, what: 'caught up' });
+    assertExactly(r.events, 'calls', await streamIdsAfter('calls', start));
+    assert.ok(!r.statuses.includes('offline'));
+});

@@ -6,6 +6,7 @@ export class Proxy {
     constructor(targetPort) {
         this.targetPort = targetPort;
         this.mode = 'pass'; // pass | refuse_upgrades | block
+        this.frozen = false; // drop every byte both ways, keep the TCP connections open
         this.pairs = new Set();
         this.upgradesRefused = 0;
         this.server = net.createServer((c) => this.#conn(c));
@@ -43,8 +44,9 @@ export class Proxy {
             pair.b = b;
             b.on('error', () => a.destroy());
             b.write(first);
-            a.pipe(b);
-            b.pipe(a);
+            // forwarding by hand so that `frozen` can silence a connection without closing it
+            a.on('data', (d) => { if (!this.frozen) b.write(d); });
+            b.on('data', (d) => { if (!this.frozen) a.write(d); });
             const done = () => {
                 a.destroy();
                 b.destroy();
