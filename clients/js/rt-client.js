@@ -243,7 +243,7 @@ export class RtClient {
             active: false,
         };
         this.#subs.set(channel, sub);
-        if (this.#wsUsable()) this.#sendSubscribe(sub);
+        if (this.#wsUsable()) this.#sendSubscribe(sub, !!prev);
         else if (this.#transport === 'polling') this.#startPoll(sub);
         return () => this.unsubscribe(channel);
     }
@@ -477,6 +477,7 @@ export class RtClient {
     #onConnected(msg) {
         const ws = this.#ws;
         this.#clearTimer('connect');
+        this.#clearTimer('retry'); // a probe that connected while an attempt was pending
         this.#wsConnected = true;
         this.#wsFailures = 0;
         this.#session = msg.session || null;
@@ -495,7 +496,13 @@ export class RtClient {
         this.#scheduleRefresh();
     }
 
-    #sendSubscribe(sub) {
+    #sendSubscribe(sub, replace = false) {
+        if (replace) {
+            // the edge refuses a second subscribe to a channel: drop the old one first
+            const uref = String(this.#nextRef++);
+            this.#refs.set(uref, { kind: 'unsubscribe', channel: sub.channel, quiet: true });
+            this.#send({ type: 'unsubscribe', ref: uref, channel: sub.channel });
+        }
         const ref = String(this.#nextRef++);
         sub.ref = ref;
         sub.active = false;
@@ -580,7 +587,8 @@ export class RtClient {
         if (r) this.#refs.delete(String(msg.ref));
         const info = { code: msg.code || 'error', message: msg.message || '', ref: msg.ref };
         if (r) info.channel = r.channel;
-        if (r && r.kind === 'subscribe' && r.since && info.code === 'bad_request') {
+        if (r && r.quiet) return; // our own unsubscribe before a resubscribe
+        if (r && r.kind === 'subscribe' && r.since && info.code === 'bad_request' && /since/i.test(info.message)) {
             // an edge without replay refuses `since`: use the HTTP gap fill from now on
             const sub = this.#subs.get(r.channel);
             if (sub && sub.ref === String(msg.ref)) {
@@ -753,7 +761,7 @@ export class RtClient {
         sub.lastId = null;
         this.#emit('resync', { channel, reason });
         if (!this.#o.resubscribeOnResync || this.#subs.get(channel) !== sub) return;
-        if (this.#wsUsable()) this.#sendSubscribe(sub);
+        if (this.#wsUsable()) this.#sendSubscribe(sub, true);
         // polling continues by itself without `since`
     }
 

@@ -424,3 +424,27 @@ test('both transports down: attempts alternate between WebSocket and polling unt
     const id = edge2.publish('calls');
     await waitFor(() => c.lastId('calls') === id);
 });
+
+test('subscribing again to a channel replaces the subscription without losing it', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET) }));
+    const r = recorder(c);
+    const first = [], second = [];
+    c.subscribe('calls', { onEvent: (e) => first.push(e.id) });
+    c.connect();
+    await waitFor(() => c.lastId('calls'));
+    const a = edge.publish('calls');
+    await waitFor(() => first.length === 1);
+    c.subscribe('calls', { onEvent: (e) => second.push(e.id) });
+    const b = edge.publish('calls');
+    await waitFor(() => second.length === 1, { what: 'event on the new callback' });
+    assert.deepEqual(first, [a]);
+    assert.deepEqual(second, [b]);
+    assert.deepEqual(c.channels, ['calls']);
+    assert.deepEqual(r.errors, [], 'no error reached the app');
+    c.unsubscribe('calls');
+    edge.publish('calls');
+    await sleep(200);
+    assert.equal(r.events.length, 2);
+});

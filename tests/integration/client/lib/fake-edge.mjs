@@ -148,6 +148,8 @@ export class FakeEdge {
             return;
         }
         case 'subscribe': {
+            if (c.subs.has(m.channel)) // as rt-edge does
+                return c.send({ type: 'error', ref: m.ref, code: 'bad_request', message: 'already subscribed to this channel' });
             if (m.channel === 'forbidden')
                 return c.send({ type: 'error', ref: m.ref, code: 'forbidden', message: 'no' });
             const s = this.streams.get(m.channel) || [];
@@ -169,7 +171,8 @@ export class FakeEdge {
             return;
         }
         case 'unsubscribe':
-            c.subs.delete(m.channel);
+            if (!c.subs.delete(m.channel))
+                c.send({ type: 'error', ref: m.ref, code: 'not_found', message: 'not subscribed' });
             return;
         default:
             return c.send({ type: 'error', ref: m.ref, code: 'bad_request', message: 'unknown type' });
