@@ -448,3 +448,70 @@ test('subscribing again to a channel replaces the subscription without losing it
     await sleep(200);
     assert.equal(r.events.length, 2);
 });
+
+// A clock the test advances by hand: the full default schedule (about 3 minutes) runs instantly.
+class ManualClock {
+    constructor() { this.t = 1_000_000; this.timers = new Map(); this.seq = 0; this.log = []; }
+    now() { return this.t; }
+    setTimeout(fn, ms) { const id = ++this.seq; this.timers.set(id, { at: this.t + ms, fn, ms }); this.log.push(ms); return id; }
+    clearTimeout(id) { this.timers.delete(id); }
+    next() {
+        let best = null;
+        for (const [id, x] of this.timers) if (!best || x.at < best[1].at) best = [id, x];
+        return best;
+    }
+    async step() {
+        const n = this.next();
+        if (!n) return null;
+        this.timers.delete(n[0]);
+        this.t = n[1].at;
+        n[1].fn();
+        await new Promise((r) => setImmediate(r)); // let the client's promises settle
+        return n[1];
+    }
+}
+
+// A WebSocket whose every connection fails right away (as a refused connect does).
+class RefusedWS {
+    static made = 0;
+    constructor() { RefusedWS.made++; this.readyState = 0; queueMicrotask(() => { this.readyState = 3; this.onclose?.({ code: 1006, reason: '' }); }); }
+    send() { throw new Error('not open'); }
+    close() { this.readyState = 3; }
+}
+
+test('default schedule with an injected clock and random: 10 attempts, 1 s doubling to 30 s + 0-30 %, then offline', async () => {
+    let x = 42;
+    const rnd = () => ((x = (x * 16807) % 2147483647) / 2147483647);
+    const rndCopy = (() => { let y = 42; return () => ((y = (y * 16807) % 2147483647) / 2147483647); })();
+    const clock = new ManualClock();
+    RefusedWS.made = 0;
+    const c = new RtClient({ url: 'ws://127.0.0.1:9/ws', token: demoToken(SECRET), WebSocket: RefusedWS, clock, random: rnd, polling: false });
+    const r = recorder(c);
+    c.connect();
+    await new Promise((res) => setImmediate(res));
+    const retryDelays = [];
+    for (let guard = 0; guard < 100 && c.status !== 'offline'; guard++) {
+        const fired = await clock.step();
+        assert.ok(fired, 'a timer is pending while not offline');
+        if (fired.ms !== DEFAULTS.connectTimeoutMs) retryDelays.push(fired.ms);
+    }
+    assert.equal(c.status, 'offline');
+    assert.equal(r.statuses.at(-1).info.reason, 'max_attempts');
+    assert.equal(RefusedWS.made, 1 + DEFAULTS.maxAttempts, 'the first connect plus 10 attempts');
+    assert.equal(retryDelays.length, 10);
+    retryDelays.forEach((d, i) => {
+        const base = Math.min(30000, 1000 * 2 ** i);
+        assert.ok(d >= base && d <= base * 1.3, `attempt ${i + 1}: ${d} within [${base}, ${base * 1.3}]`);
+        assert.equal(d, backoffDelay(i + 1, DEFAULTS, rndCopy), `attempt ${i + 1} uses the injected random`);
+    });
+    assert.deepEqual(r.states(), ['connecting', 'reconnecting', 'offline']);
+    assert.equal(clock.next(), null, 'no timer left once offline');
+    // reconnect() starts a fresh budget
+    c.reconnect();
+    await new Promise((res) => setImmediate(res));
+    assert.equal(RefusedWS.made, 12);
+    assert.equal(c.status, 'reconnecting');
+    assert.equal(c.attempts, 1);
+    c.disconnect();
+    assert.equal(clock.next(), null);
+});
