@@ -515,3 +515,24 @@ test('default schedule with an injected clock and random: 10 attempts, 1 s doubl
     c.disconnect();
     assert.equal(clock.next(), null);
 });
+
+test("Node's built-in WebSocket (node --experimental-websocket on Node 20) works without injection", async (t) => {
+    const { spawn } = await import('node:child_process');
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    edge.publish('calls');
+    const script = `
+        const { RtClient } = await import(${JSON.stringify(clientPath)});
+        if (typeof WebSocket !== 'function') { console.log('NO_WEBSOCKET'); process.exit(3); }
+        const c = new RtClient({ url: ${JSON.stringify(edge.url)}, token: ${JSON.stringify(demoToken(SECRET))} });
+        c.subscribe('calls', { since: '0-0', onEvent: (e) => { console.log('EVENT ' + e.id + ' ' + c.transport); c.disconnect(); } });
+        c.connect();
+        setTimeout(() => { console.log('TIMEOUT ' + c.status); process.exit(2); }, 10000).unref();`;
+    const flags = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-websocket'] : [];
+    const child = spawn(process.execPath, [...flags, '--no-warnings', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    const code = await new Promise((r) => child.on('exit', r));
+    assert.equal(code, 0, out);
+    assert.equal(out.trim(), `EVENT ${edge.ids('calls')[0]} websocket`);
+});
