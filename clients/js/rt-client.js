@@ -476,6 +476,11 @@ export class RtClient {
 
     #onConnected(msg) {
         const ws = this.#ws;
+        if (this.#wsConnected) {
+            // rt-edge answers a token refresh with `connected` again: same session, nothing to redo
+            this.#session = msg.session || this.#session;
+            return;
+        }
         this.#clearTimer('connect');
         this.#clearTimer('retry'); // a probe that connected while an attempt was pending
         this.#wsConnected = true;
@@ -588,6 +593,12 @@ export class RtClient {
         const info = { code: msg.code || 'error', message: msg.message || '', ref: msg.ref };
         if (r) info.channel = r.channel;
         if (r && r.quiet) return; // our own unsubscribe before a resubscribe
+        if (r && r.kind === 'subscribe' && info.code === 'bad_request' && /already subscribed/i.test(info.message)) {
+            // the subscription exists on this connection: keep it (not an error for the app)
+            const sub = this.#subs.get(r.channel);
+            if (sub && sub.ref === String(msg.ref)) sub.active = true;
+            return;
+        }
         if (r && r.kind === 'subscribe' && r.since && info.code === 'bad_request' && /since/i.test(info.message)) {
             // an edge without replay refuses `since`: use the HTTP gap fill from now on
             const sub = this.#subs.get(r.channel);

@@ -213,14 +213,21 @@ test('token refresh: the callback runs before exp and the new token is sent with
         ...FAST, url: edge.url, token: mk(3), refreshLeadMs: 60000,
         refreshToken: async () => { calls++; return mk(3600); },
     }));
+    const r = recorder(c);
+    c.subscribe('calls');
     c.connect();
-    await waitFor(() => c.status === 'connected');
+    await waitFor(() => c.status === 'connected' && c.lastId('calls'));
     // exp in 3 s, lead is 20 % of the life: refresh at about 2.4 s
     const auth = await waitFor(() => edge.received.find((m) => m.type === 'auth'), { timeout: 5000, what: 'auth' });
     assert.equal(calls, 1);
     assert.ok(tokenExpiryMs(auth.token) > Date.now() + 3000000, 'the new token was sent');
     await sleep(800); // past the first token's exp: the server kept the connection
     assert.equal(c.status, 'connected');
+    assert.equal(edge.received.filter((m) => m.type === 'subscribe').length, 1, 'no resubscribe after the refresh');
+    const id = edge.publish('calls');
+    await waitFor(() => c.lastId('calls') === id);
+    assert.deepEqual(r.errors, []);
+    assert.deepEqual(c.channels, ['calls']);
     c.disconnect();
 });
 

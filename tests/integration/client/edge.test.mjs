@@ -193,9 +193,11 @@ test('token refresh on a live connection keeps it past exp; without a callback t
         refreshToken: () => { refreshed++; return demoToken(SECRET, { tenant: TENANT, sub: 'u-refresh', ttlS: 3600 }); },
     });
     const { c: c2, r: r2 } = client(t, { token: short() });
+    const events = [];
+    c.subscribe('calls', { onEvent: (e) => events.push(e.id) });
     c.connect();
     c2.connect();
-    await waitFor(() => c.status === 'connected' && c2.status === 'connected');
+    await waitFor(() => c.status === 'connected' && c2.status === 'connected' && c.lastId('calls'));
     const session = c.session;
     await waitFor(() => c2.status === 'offline', { timeout: 8000, what: 'expired token closed' });
     assert.equal(r2.statuses.at(-1), 'offline');
@@ -204,6 +206,9 @@ test('token refresh on a live connection keeps it past exp; without a callback t
     assert.equal(refreshed, 1);
     assert.equal(c.status, 'connected');
     assert.equal(c.session, session, 'the same connection, refreshed in place');
+    const id = await publish(redis, TENANT, 'calls', 'call_update', { after: 'refresh' });
+    await waitFor(() => events.includes(id), { what: 'events after the refresh' });
+    assert.deepEqual(c.channels, ['calls']);
 });
 
 test('rt-edge drain (SIGTERM): reconnect message honoured, nothing lost', async (t) => {

@@ -145,7 +145,8 @@ export class FakeEdge {
             const cl = this.#claims(m.token);
             if (!cl || cl.sub !== c.claims.sub) return c.ws.close(4001, 'bad token');
             c.claims = cl;
-            return;
+            // as rt-edge does: a refresh is answered with `connected` again
+            return c.send({ type: 'connected', session: 'fake-refreshed', user: cl.sub, tenant: cl.org_id, heartbeat_ms: this.heartbeatMs, protocol: 1 });
         }
         case 'subscribe': {
             if (c.subs.has(m.channel)) // as rt-edge does
