@@ -243,9 +243,36 @@ test('missed events deleted from the stream while away: resync, never a silent g
     await waitFor(() => c.status === 'reconnecting');
     const lost = [];
     for (let i = 1; i <= 5; i++) lost.push(await publish(redis, TENANT, 'tenant', 'dashboard_schedule_updated', { n: i }));
-    // XDEL, not XTRIM: Redis 7.0 records max-deleted-entry-id (what rt-edge checks) only on
-    // XDEL; MAXLEN trimming leaves it at 0-0 (reported to the edge owner)
     await redis.cmd('XDEL', `rt:{${TENANT}}:tenant`, ...lost);
+    proxy.mode = 'pass';
+    await waitFor(() => r.resyncs.length === 1, { timeout: 15000, what: 'resync' }).catch(async (e) => {
+        const res = await fetch(`http://127.0.0.1:${edge.port}/api/v1/events?channel=tenant&since=${seen}`,
+            { headers: { Authorization: 'Bearer ' + demoToken(SECRET, { tenant: TENANT }) } });
+        throw new Error(`${e.message}: status ${c.status} ${c.transport} lastId ${c.lastId('tenant')} seen ${seen} ` +
+            `errors ${JSON.stringify(r.errors)} events ${r.events.map((x) => x.id)} poll ${res.status} ${await res.text()}`);
+    });
+    assert.equal(r.resyncs[0].channel, 'tenant');
+    assert.ok(!r.events.some((e) => lost.includes(e.id)));
+    const next = await publish(redis, TENANT, 'tenant', 'dashboard_schedule_updated', { n: 6 });
+    await waitFor(() => c.lastId('tenant') === next, { what: 'live after resync' });
+    assert.deepEqual(r.events.map((e) => e.id), [seen, next]);
+});
+
+test('missed events trimmed by MAXLEN while away: resync, never a silent gap', async (t) => {
+    const { c, r } = client(t);
+    c.subscribe('tenant');
+    c.connect();
+    await waitFor(() => c.status === 'connected' && c.lastId('tenant'), { what: 'subscribed' });
+    const seen = await publish(redis, TENANT, 'tenant', 'dashboard_schedule_updated', { n: 0 });
+    await waitFor(() => c.lastId('tenant') === seen);
+    proxy.mode = 'block';
+    proxy.cut();
+    await waitFor(() => c.status === 'reconnecting');
+    const lost = [];
+    for (let i = 1; i <= 5; i++) lost.push(await publish(redis, TENANT, 'tenant', 'dashboard_schedule_updated', { n: i }));
+    // retention by length, as the publish script's MAXLEN does (Redis 7.0 leaves
+    // max-deleted-entry-id at 0-0 for trimming: the edge must notice it another way)
+    await redis.cmd('XTRIM', `rt:{${TENANT}}:tenant`, 'MAXLEN', '2');
     proxy.mode = 'pass';
     await waitFor(() => r.resyncs.length === 1, { timeout: 15000, what: 'resync' }).catch(async (e) => {
         const res = await fetch(`http://127.0.0.1:${edge.port}/api/v1/events?channel=tenant&since=${seen}`,
