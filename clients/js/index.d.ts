@@ -177,5 +177,14 @@ export declare function backoffDelay(attempt: number, opts?: BackoffOptions, ran
 /** the JWT's exp in ms (not verified), or null */
 export declare function tokenExpiryMs(token: string): number | null;
 export declare function httpBaseFromWsUrl(url: string): string;
+export interface RowFilter {
+    column: string;
+    op: 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte' | 'in';
+    vals: string[];
+}
+/** parses "column=op.value" / "column=in.(a,b)", or null when malformed */
+export declare function parseFilter(text: string): RowFilter | null;
+/** the edge's filter semantics, applied by the client to events that came over HTTP */
+export declare function matchFilter(f: RowFilter, data: any, event: string): boolean;
 
 export default RtClient;

@@ -82,6 +82,58 @@ export function tokenExpiryMs(token) {
     }
 }
 
+/**
+ * Parses a row filter "column=op.value" (ops eq neq lt lte gt gte, or in.(a,b,c)), or null.
+ * The edge applies filters on the WebSocket; the client applies them itself to events that came
+ * over HTTP (polling, gap fill), whose endpoint has no filter parameter.
+ */
+export function parseFilter(text) {
+    const m = /^([A-Za-z0-9_]{1,63})=(eq|neq|lt|lte|gt|gte|in)\.([\s\S]*)$/.exec(String(text));
+    if (!m) return null;
+    let vals = [m[3]];
+    if (m[2] === 'in') {
+        const inner = /^\(([\s\S]*)\)$/.exec(m[3]);
+        if (!inner || !inner[1]) return null;
+        vals = inner[1].split(',');
+        if (vals.some((v) => !v) || vals.length > 100) return null;
+    }
+    return { column: m[1], op: m[2], vals };
+}
+
+function filterNum(s) {
+    if (!/\S/.test(s)) return null;
+    const n = Number(s);
+    return Number.isFinite(n) ? n : null;
+}
+
+function filterCompare(v, want) {
+    if (typeof v === 'number') {
+        const b = filterNum(want);
+        if (b !== null) return v < b ? -1 : v > b ? 1 : 0;
+    }
+    const text = v === null ? 'null' : String(v);
+    return text < want ? -1 : text > want ? 1 : 0;
+}
+
+/** Does an event's data match a parsed filter? (record, or old_record for DELETE) */
+export function matchFilter(f, data, event) {
+    const rec = data && (event === 'DELETE' ? data.old_record : data.record);
+    if (!rec || typeof rec !== 'object' || Array.isArray(rec) || !(f.column in rec)) return false;
+    const v = rec[f.column];
+    if (v !== null && typeof v === 'object') return false;
+    const c = (w) => filterCompare(v, w);
+    switch (f.op) {
+        case 'eq': return c(f.vals[0]) === 0;
+        case 'neq': return c(f.vals[0]) !== 0;
+        case 'lt': return c(f.vals[0]) < 0;
+        case 'lte': return c(f.vals[0]) <= 0;
+        case 'gt': return c(f.vals[0]) > 0;
+        case 'gte': return c(f.vals[0]) >= 0;
+        case 'in': return f.vals.some((w) => c(w) === 0);
+        default: return false;
+    }
+}
+
 /** ws://host/ws -> http://host ; wss -> https */
 export function httpBaseFromWsUrl(url) {
     const u = new URL(url);
@@ -235,9 +287,15 @@ export class RtClient {
         if (options.since != null && !isStreamId(options.since))
             throw new TypeError('subscribe: since must be a stream id "ms-seq"');
         const prev = this.#subs.get(channel);
+        let parsed = null;
+        if (options.filter) {
+            parsed = parseFilter(options.filter);
+            if (!parsed) throw new TypeError('subscribe: filter must be column=op.value');
+        }
         const sub = {
             channel,
             filter: options.filter || null,
+            parsedFilter: parsed,
             lastId: prev ? prev.lastId : options.since || null,
             onEvent: options.onEvent || null,
             active: false,
@@ -754,6 +812,9 @@ export class RtClient {
             return;
         }
         sub.lastId = ev.id;
+        // events that came over HTTP were not filtered by the server
+        if (sub.parsedFilter && (transport === 'polling' || filling) && !matchFilter(sub.parsedFilter, ev.data, ev.event))
+            return;
         this.#stats.delivered++;
         const out = { channel, id: ev.id, event: ev.event, ts: ev.ts, data: ev.data, transport };
         if (sub.onEvent) {

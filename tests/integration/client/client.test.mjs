@@ -8,7 +8,7 @@ import { demoToken, signJwt } from './lib/jwt.mjs';
 import { waitFor, sleep } from './lib/wait.mjs';
 
 const WebSocket = load('ws');
-const { RtClient, backoffDelay, compareIds, isStreamId, tokenExpiryMs, DEFAULTS } = await import(clientPath);
+const { RtClient, backoffDelay, compareIds, isStreamId, tokenExpiryMs, DEFAULTS, parseFilter, matchFilter } = await import(clientPath);
 
 const SECRET = 'test-secret';
 const FAST = { backoffInitialMs: 50, backoffMaxMs: 400, connectTimeoutMs: 2000, WebSocket };
@@ -542,4 +542,35 @@ test("Node's built-in WebSocket (node --experimental-websocket on Node 20) works
     const code = await new Promise((r) => child.on('exit', r));
     assert.equal(code, 0, out);
     assert.equal(out.trim(), `EVENT ${edge.ids('calls')[0]} websocket`);
+});
+
+test('row filters: parsed like the edge, applied to events that came over HTTP', async (t) => {
+    const m = (f, rec, ev = 'UPDATE') => matchFilter(parseFilter(f), ev === 'DELETE' ? { old_record: rec } : { record: rec }, ev);
+    assert.ok(m('status=eq.active', { status: 'active' }));
+    assert.ok(!m('status=eq.active', { status: 'ended' }));
+    assert.ok(!m('status=eq.active', { other: 'active' }), 'a missing column never matches');
+    assert.ok(m('n=gt.9', { n: 10 }) && !m('n=gt.10', { n: 9 }), 'numbers compare numerically');
+    assert.ok(m('n=lt.10', { n: 9 }), '9 < 10 numerically (bytewise it would not be)');
+    assert.ok(m('n=lte.10', { n: 10 }) && m('n=gte.10', { n: 10 }) && m('n=neq.10', { n: 11 }));
+    assert.ok(m('status=in.(active,ringing)', { status: 'ringing' }) && !m('status=in.(active,ringing)', { status: 'ended' }));
+    assert.ok(m('status=eq.ended', { status: 'ended' }, 'DELETE'), 'DELETE matches old_record');
+    assert.ok(m('x=eq.null', { x: null }) && m('b=eq.true', { b: true }));
+    for (const bad of ['status', 'status=like.a', '=eq.1', 'a=in.()', 'a=in.(a,,b)', 'a b=eq.1'])
+        assert.equal(parseFilter(bad), null, bad);
+    assert.throws(() => new RtClient({ url: 'ws://127.0.0.1:1/ws', token: 't', WebSocket }).subscribe('db:public.calls', { filter: 'x=like.1' }), /filter/);
+
+    // under polling (the fake's HTTP endpoint ignores filters, as rt-edge's does)
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    edge.refuseUpgrade = true;
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET), fallbackAfter: 1, pollIntervalMs: 50, wsProbeMs: 60000 }));
+    const got = [];
+    c.subscribe('db:public.calls', { filter: 'status=eq.active', onEvent: (e) => got.push(e.data.record.id) });
+    c.connect();
+    await waitFor(() => c.transport === 'polling' && c.lastId('db:public.calls'));
+    let last;
+    for (let i = 0; i < 10; i++)
+        last = edge.publish('db:public.calls', 'UPDATE', { record: { id: i, status: i % 3 ? 'ended' : 'active' } });
+    await waitFor(() => c.lastId('db:public.calls') === last);
+    assert.deepEqual(got, [0, 3, 6, 9]);
 });
