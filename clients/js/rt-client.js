@@ -843,6 +843,7 @@ export class RtClient {
         if (!this.#fetch) return this.#failed({ reason: 'no_fetch' });
         this.#stopAllPolls();
         this.#pollOk = false;
+        this.#noWait = false; // each polling round tries the long poll again
         const epoch = ++this.#pollEpoch;
         if (this.#subs.size === 0) {
             this.#probeHttp(epoch);

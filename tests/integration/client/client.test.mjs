@@ -574,3 +574,36 @@ test('row filters: parsed like the edge, applied to events that came over HTTP',
     await waitFor(() => c.lastId('db:public.calls') === last);
     assert.deepEqual(got, [0, 3, 6, 9]);
 });
+
+test('long poll: wait is sent once polling works, held requests bring events at once; a 400 to wait drops it', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    edge.refuseUpgrade = true;
+    edge.waitSupported = true;
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET), fallbackAfter: 1, pollWaitS: 2, pollIntervalMs: 5000, wsProbeMs: 60000 }));
+    const r = recorder(c);
+    c.subscribe('calls');
+    c.connect();
+    await waitFor(() => c.transport === 'polling' && c.lastId('calls'));
+    await sleep(300);
+    const before = edge.polls;
+    const t0 = Date.now();
+    const id = edge.publish('calls');
+    await waitFor(() => c.lastId('calls') === id, { timeout: 1500, what: 'event through the held request' });
+    const took = Date.now() - t0;
+    assert.ok(took < 500, `delivered ${took} ms after publish (long poll, not the 5 s interval)`);
+    assert.ok(edge.polls - before <= 2);
+    assert.equal(edge.pollParams.at(-1).wait, '2');
+    // idle: about one request per wait period, not a busy loop
+    const idle0 = edge.polls;
+    await sleep(2500);
+    assert.ok(edge.polls - idle0 <= 3, `${edge.polls - idle0} requests in 2.5 s idle`);
+    // an edge that refuses wait: the client keeps polling without it
+    edge.waitSupported = false;
+    for (const w of [...edge.waiters]) w.wake();
+    await waitFor(() => edge.pollParams.length && !('wait' in edge.pollParams.at(-1)), { what: 'polling without wait' });
+    const id2 = edge.publish('calls');
+    await waitFor(() => c.lastId('calls') === id2, { timeout: 8000 });
+    assert.deepEqual(r.events.map((e) => e.id), [id, id2]);
+    assert.equal(c.status, 'connected');
+});

@@ -25,6 +25,9 @@ export class FakeEdge {
         this.replayOverlap = 0; // on subscribe with since, also resend this many older events
         this.sinceUnsupported = false; // refuse `since` on subscribe (an edge without replay)
         this.pollFromStart = false; // /api/v1/events without since starts at the oldest event
+        this.waitSupported = false; // serve long-poll `wait` (else answer it 400, as rt-edge does)
+        this.waiters = new Set();
+        this.pollParams = []; // the query of every poll request
         this.upgrades = 0;
         this.upgradeRefusals = 0;
         this.polls = 0;
@@ -68,6 +71,7 @@ export class FakeEdge {
         this.streams.get(channel).push(ev);
         for (const c of this.conns)
             if (c.subs.has(channel) && !this.silent) c.send({ type: 'event', ...ev });
+        for (const w of [...this.waiters]) if (w.channel === channel) w.wake();
         return id;
     }
 
@@ -201,6 +205,28 @@ export class FakeEdge {
         if (!auth.startsWith('Bearer ') || !this.#claims(auth.slice(7))) return json(401, { error: 'unauthorized' });
         const channel = u.searchParams.get('channel');
         if (!channel) return json(400, { error: 'bad_request' });
+        this.pollParams.push(Object.fromEntries(u.searchParams));
+        const wait = u.searchParams.get('wait');
+        if (wait && !this.waitSupported) return json(400, { error: 'bad_request', message: 'wait is not served' });
+        if (wait && !req.waited) {
+            const since = u.searchParams.get('since');
+            const has = (this.streams.get(channel) || []).some((e) => !since || cmpId(e.id, since) > 0);
+            if (since && !has) {
+                // hold the request until an event of the channel or the deadline
+                const w = { channel, wake: () => {} };
+                const done = () => {
+                    clearTimeout(timer);
+                    this.waiters.delete(w);
+                    req.waited = true;
+                    this.#http(req, res);
+                };
+                const timer = setTimeout(done, Math.min(30, Number(wait)) * 1000);
+                w.wake = done;
+                this.waiters.add(w);
+                res.on('close', () => { clearTimeout(timer); this.waiters.delete(w); });
+                return;
+            }
+        }
         const since = u.searchParams.get('since');
         const limit = Number(u.searchParams.get('limit') || 100);
         const s = this.streams.get(channel) || [];
