@@ -15,6 +15,8 @@ export class DashboardServer {
         this.healthPort = healthPort;
         this.root = fs.realpathSync(root);
         this.sockets = new Set();
+        this.upgraded = new Set();
+        this.refuseUpgrades = false; // answer WebSocket upgrades 403 (a proxy without WebSocket)
         this.server = http.createServer((req, res) => this.#request(req, res));
         this.server.on('upgrade', (req, sock, head) => this.#upgrade(req, sock, head));
         this.server.on('connection', (s) => {
@@ -67,7 +69,18 @@ export class DashboardServer {
         });
         req.pipe(up);
     }
+    /** Drops every WebSocket connection passing through. */
+    cutWebSockets() {
+        for (const s of this.upgraded) s.destroy();
+        this.upgraded.clear();
+    }
     #upgrade(req, sock, head) {
+        if (this.refuseUpgrades) {
+            sock.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+            return;
+        }
+        this.upgraded.add(sock);
+        sock.on('close', () => this.upgraded.delete(sock));
         const up = net.connect(this.edgePort, '127.0.0.1', () => {
             let h = `${req.method} ${req.url} HTTP/1.1\r\n`;
             for (let i = 0; i < req.rawHeaders.length; i += 2) h += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
