@@ -87,7 +87,8 @@ fi
 map() {
     sed -e "s#/usr/local/sbin/rt-build.sh#$ctx/deploy/docker/build.sh#g" \
         -e "s#\([[:space:]]\)/src\b#\1$ctx#g" -e "s#\([[:space:]]\)/build\b#\1$scratch/build#g" \
-        -e "s#\([[:space:]]\)/out\b#\1$scratch/out#g" <<<"$1"
+        -e "s#\([[:space:]]\)/out\b#\1$scratch/out#g" \
+        -e "s#\([[:space:]]\)/dashboard\b#\1$scratch/dashboard#g" <<<"$1"
 }
 apt_check() { # which
     if [ "$(id -u)" = 0 ]; then
@@ -124,6 +125,11 @@ apt_check runtime-deps >"$scratch/apt-runtime.log" 2>&1 && ok "final stage: buil
     { bad "final stage: build.sh runtime-deps"; cat "$scratch/apt-runtime.log"; }
 
 # --- what the final image gets: /out
+for f in index.html app.js style.css rt-client.js; do
+    [ -f "$scratch/dashboard/$f" ] && [ ! -L "$scratch/dashboard/$f" ] &&
+        ok "dashboard/$f is in the image as a regular file" ||
+        bad "dashboard/$f missing from the image's dashboard directory"
+done
 for exe in rt-edge rt-ingest rt-health; do
     if [ -x "$scratch/out/$exe" ] && "$scratch/out/$exe" --help >/dev/null 2>&1; then
         ok "$exe built and runs --help"

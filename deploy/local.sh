@@ -66,6 +66,7 @@ export RT_REDIS_URL=redis://127.0.0.1:$redis_port/0
 export RT_JWT_SECRET_FILE=$state/jwt_secret
 export RT_PG_CONNINFO="host=127.0.0.1 port=$pg_port dbname=rt_demo user=postgres"
 export RT_INGEST_ROUTES=${RT_INGEST_ROUTES:-$root/deploy/routes.example.json}
+export RT_EDGE_DASHBOARD_DIR=${RT_EDGE_DASHBOARD_DIR:-$root/dashboard}
 export RT_EDGE_LISTEN=${RT_EDGE_LISTEN:-127.0.0.1:8080}
 export RT_INGEST_LISTEN=${RT_INGEST_LISTEN:-127.0.0.1:8081}
 export RT_HEALTH_LISTEN=${RT_HEALTH_LISTEN:-127.0.0.1:8082}
@@ -101,6 +102,7 @@ wait_ready rt-ingest "http://$RT_INGEST_LISTEN"
 wait_ready rt-edge "http://$RT_EDGE_LISTEN"
 wait_ready rt-health "http://$RT_HEALTH_LISTEN"
 
+token=$(demo_token acme u-demo)
 cat <<INFO
 
 rt-broker local stack is running (Ctrl-C stops everything):
@@ -112,7 +114,10 @@ rt-broker local stack is running (Ctrl-C stops everything):
   logs       $state/logs/
 
 Demo token (tenant acme, user u-demo, valid 24 h; signed with the secret in .local/jwt_secret):
-  $(demo_token acme u-demo)
+  $token
+
+Dashboard (live call board of tenant acme):
+  http://$RT_EDGE_LISTEN/dashboard/#token=$token
 INFO
 
 # Stay in the foreground until Ctrl-C or until a process dies.

@@ -30,6 +30,7 @@ struct edge_config {
     long long reconnect_min_ms; /* RT_EDGE_RECONNECT_MIN_MS */
     long long reconnect_max_ms; /* RT_EDGE_RECONNECT_MAX_MS */
     long long liveness_ttl_s;   /* RT_EDGE_LIVENESS_TTL_S */
+    char *dashboard_dir;        /* RT_EDGE_DASHBOARD_DIR; NULL: no dashboard */
 };
 
 int edge_config_load(struct edge_config *cfg, int argc, char **argv);

@@ -1,6 +1,7 @@
 #include "http.h"
 #include "edge.h"
 #include "poll_http.h"
+#include "static_files.h"
 
 #include "rt/err.h"
 #include "rt/probes.h"
@@ -44,6 +45,14 @@ static int on_http(struct lws *wsi, struct edge_http_session *s, const char *uri
             return edge_http_reply(wsi, s, 405, "application/json", na, sizeof(na) - 1);
         }
         return edge_poll_start(e, wsi, s);
+    }
+    if (get && e->cfg->dashboard_dir && edge_static_path(uri)) {
+        struct edge_static_file f;
+        if (edge_static_read(e->cfg->dashboard_dir, uri, &f) == 0) {
+            int rc = edge_http_reply(wsi, s, 200, f.ctype, f.body, f.len);
+            free(f.body);
+            return rc;
+        }
     }
     static const char nf[] = "{\"error\":\"not_found\",\"message\":\"no such endpoint\"}";
     return edge_http_reply(wsi, s, 404, "application/json", nf, sizeof(nf) - 1);

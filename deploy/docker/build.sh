@@ -27,7 +27,7 @@ apt_install() {
     "${apt[@]}" install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
-cmd=${1:?usage: build.sh build-deps|runtime-deps|build <src> <build> <out>|list <which>}
+cmd=${1:?usage: build.sh build-deps|runtime-deps|build <src> <build> <out> [<dashboard out>]|list <which>}
 case $cmd in
 build-deps)
     apt_install "${build_pkgs[@]}"
@@ -44,6 +44,11 @@ build)
     for exe in "${exes[@]}"; do
         install -m 0755 -s "$build/$exe" "$out/${exe##*/}"
     done
+    # the dashboard's static files, with the client module its symlink points at copied in
+    if [ -n "${5:-}" ]; then
+        mkdir -p "$5"
+        cp -L "$src"/dashboard/* "$5"/
+    fi
     ;;
 list)
     case ${2:-} in

@@ -33,7 +33,8 @@ declare -A port pid
 pids=""
 for name in rt-edge rt-ingest rt-health; do
     exe=$RT_TEST_BIN/${bin[$name]}
-    env "${listen[$name]}=127.0.0.1:0" RT_REDIS_URL="redis://127.0.0.1:$rport/0" "$exe" \
+    env "${listen[$name]}=127.0.0.1:0" RT_REDIS_URL="redis://127.0.0.1:$rport/0" \
+        RT_EDGE_DASHBOARD_DIR="$RT_TEST_SRC/dashboard" "$exe" \
         2>"$work/$name.log" &
     pid[$name]=$!
     pids="$pids ${pid[$name]}"
@@ -56,6 +57,11 @@ for name in rt-edge rt-ingest rt-health; do
     [ $name != rt-edge ] && check "$name /metrics shows redis connected" 'grep -q "^rt_redis_connected 1" "$work/body"'
     check "$name unknown path 404" '[ "$(status_of $p /nope)" = 404 ]'
 done
+
+p=${port[rt-edge]}
+check "rt-edge serves the dashboard page" '[ "$(status_of $p /dashboard/)" = 200 ] && grep -q "<html" "$work/body"'
+check "rt-edge serves the client module beside it" '[ "$(status_of $p /dashboard/rt-client.js)" = 200 ] && grep -q "export" "$work/body"'
+check "rt-edge refuses a path out of the dashboard" '[ "$(curl -s --path-as-is -o /dev/null -w "%{http_code}" "http://127.0.0.1:$p/dashboard/../README.md")" = 404 ]'
 
 bash "$fixture" stop "$work/redis"
 for name in rt-edge rt-ingest rt-health; do
