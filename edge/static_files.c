@@ -15,10 +15,14 @@ static const struct {
     const char *ext;
     const char *ctype;
 } types[] = {
-    {".html", "text/html; charset=utf-8"},     {".js", "text/javascript; charset=utf-8"},
-    {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-    {".json", "application/json"},             {".svg", "image/svg+xml"},
-    {".png", "image/png"},                     {".ico", "image/x-icon"},
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".mjs", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".json", "application/json"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
 };
 
 bool edge_static_path(const char *path)

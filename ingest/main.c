@@ -18,7 +18,7 @@
 struct ingest {
     const struct ingest_config *cfg; /* borrowed */
     struct rt_evproc proc;
-    struct rt_publisher *publisher; /* owned */
+    struct rt_publisher *publisher;     /* owned */
     struct ingest_secrets *secrets;     /* owned; NULL: no webhook tenants */
     struct ingest_apikeys *apikeys;     /* owned; NULL: publish API refuses every key */
     struct ingest_webhooks *webhooks;   /* owned */

@@ -205,8 +205,7 @@ static int apply_flags(const struct rt_cfg_def *defs, size_t n, void *cfg, int a
         size_t len = eq ? (size_t)(eq - a) : strlen(a);
         const struct rt_cfg_def *d = strncmp(a, "--", 2) == 0 ? find_flag(defs, n, a, len) : NULL;
         if (!d) {
-            rt_log(RT_LOG_ERROR, "config.unknown_flag", "unknown argument",
-                   RT_LF_STR("arg", a));
+            rt_log(RT_LOG_ERROR, "config.unknown_flag", "unknown argument", RT_LF_STR("arg", a));
             fprintf(stderr, "error: unknown argument %s (see --help)\n", a);
             rc = RT_ECONFIG;
             continue;
@@ -230,8 +229,8 @@ static int apply_flags(const struct rt_cfg_def *defs, size_t n, void *cfg, int a
     return rc;
 }
 
-int rt_config_load(const struct rt_cfg_def *defs, size_t n, void *cfg, const char *proc,
-                   int argc, char **argv, char **env)
+int rt_config_load(const struct rt_cfg_def *defs, size_t n, void *cfg, const char *proc, int argc,
+                   char **argv, char **env)
 {
     int rc = 0, special = 0;
     bool *set = rt_xcalloc(n, sizeof(bool));
@@ -302,8 +301,9 @@ void rt_config_print_help(const struct rt_cfg_def *defs, size_t n, const char *p
 {
     FILE *f = stream;
     char flag[96];
-    fprintf(f, "usage: %s [--flag=value ...]\n\nEvery setting is an environment variable and a "
-               "flag; flags win. Secrets may also be read from <VAR>_FILE.\n\n",
+    fprintf(f,
+            "usage: %s [--flag=value ...]\n\nEvery setting is an environment variable and a "
+            "flag; flags win. Secrets may also be read from <VAR>_FILE.\n\n",
             proc);
     for (size_t i = 0; i < n; i++) {
         const struct rt_cfg_def *d = &defs[i];

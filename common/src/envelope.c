@@ -189,11 +189,11 @@ int rt_envelope_parse(const char *buf, size_t len, struct rt_envelope *env)
     else if (data || rc == 0)
         rc = RT_EINVAL; /* data is required and must be an object */
     json_decref(root);
-    if (rc == 0 && ((env->id && !rt_stream_id_valid(env->id)) ||
-                    rt_name_internal_channel(env->channel) == RT_CHANNEL_INVALID ||
-                    !rt_event_name_valid(env->event) ||
-                    (env->tenant && !rt_name_tenant_valid(env->tenant)) ||
-                    (env->ts && !ts_valid(env->ts))))
+    if (rc == 0 &&
+        ((env->id && !rt_stream_id_valid(env->id)) ||
+         rt_name_internal_channel(env->channel) == RT_CHANNEL_INVALID ||
+         !rt_event_name_valid(env->event) || (env->tenant && !rt_name_tenant_valid(env->tenant)) ||
+         (env->ts && !ts_valid(env->ts))))
         rc = RT_EINVAL;
     if (rc)
         rt_envelope_clear(env);

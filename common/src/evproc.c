@@ -30,14 +30,13 @@ static void on_redis_state(struct rt_rconn *rc, enum rt_rconn_state state, void 
     (void)rc;
     if (state == RT_RCONN_READY || state == RT_RCONN_BACKOFF) {
         rt_metric_set(rt_metrics_get(p->metrics, RT_METRIC_GAUGE, "rt_redis_connected",
-                                     "1 while the Redis command connection is ready.", NULL,
-                                     NULL, 0),
+                                     "1 while the Redis command connection is ready.", NULL, NULL,
+                                     0),
                       state == RT_RCONN_READY);
         if (state == RT_RCONN_BACKOFF)
-            rt_metric_inc(rt_metrics_get(p->metrics, RT_METRIC_COUNTER,
-                                         "rt_redis_connect_failures_total",
-                                         "Redis connections lost or attempts failed.", NULL,
-                                         NULL, 0));
+            rt_metric_inc(
+                rt_metrics_get(p->metrics, RT_METRIC_COUNTER, "rt_redis_connect_failures_total",
+                               "Redis connections lost or attempts failed.", NULL, NULL, 0));
     }
     if (p->on_redis && (state == RT_RCONN_READY || state == RT_RCONN_BACKOFF))
         p->on_redis(p->arg, state == RT_RCONN_READY);
@@ -71,8 +70,8 @@ int rt_evproc_init(struct rt_evproc *p, const char *component, const struct rt_c
     rt_metric_set(rt_metrics_get(p->metrics, RT_METRIC_GAUGE, "rt_redis_connected",
                                  "1 while the Redis command connection is ready.", NULL, NULL, 0),
                   0);
-    p->probes = (struct rt_probes){.component = component, .ready = is_ready, .arg = p,
-                                   .metrics = p->metrics};
+    p->probes = (struct rt_probes){
+        .component = component, .ready = is_ready, .arg = p, .metrics = p->metrics};
     signal(SIGPIPE, SIG_IGN);
     p->sigterm = evsignal_new(p->base, SIGTERM, on_signal, p);
     p->sigint = evsignal_new(p->base, SIGINT, on_signal, p);

@@ -126,7 +126,8 @@ int rt_httpd_open(struct rt_httpd **out, struct event_base *base, const char *li
     evhttp_set_timeout(h->http, 30);
     evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
     evhttp_set_gencb(h->http, on_request, h);
-    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
+    struct evhttp_bound_socket *bs =
+        evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
     if (!bs) {
         evhttp_free(h->http);
         free(h);

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LINE_MAX_BYTES 8192
+#define LINE_MAX_BYTES  8192
 #define VALUE_MAX_BYTES 1024 /* a longer value is cut: logs carry ids and sizes, not payloads */
 
 static struct {
@@ -68,8 +68,9 @@ int rt_log_format_parse(const char *s, enum rt_log_format *out)
 
 bool rt_log_key_is_secret(const char *key)
 {
-    static const char *const words[] = {"token",  "secret", "password", "passwd", "signature",
-                                        "authorization", "api_key", "apikey", "cookie", "jwt"};
+    static const char *const words[] = {
+        "token",         "secret",  "password", "passwd", "signature",
+        "authorization", "api_key", "apikey",   "cookie", "jwt"};
     if (!key)
         return false;
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {

@@ -41,14 +41,16 @@ bool rt_probes_handle(const struct rt_probes *p, const char *method, const char 
     if (readyz) {
         char reason[256] = "";
         if (p->draining) {
-            set_json(reply, 503, json_pack("{s:s,s:s,s:s}", "status", "not_ready", "component",
-                                           p->component, "reason", "draining"));
+            set_json(reply, 503,
+                     json_pack("{s:s,s:s,s:s}", "status", "not_ready", "component", p->component,
+                               "reason", "draining"));
         } else if (p->ready && !p->ready(p->arg, reason, sizeof(reason))) {
-            set_json(reply, 503, json_pack("{s:s,s:s,s:s}", "status", "not_ready", "component",
-                                           p->component, "reason", reason));
+            set_json(reply, 503,
+                     json_pack("{s:s,s:s,s:s}", "status", "not_ready", "component", p->component,
+                               "reason", reason));
         } else {
-            set_json(reply, 200, json_pack("{s:s,s:s}", "status", "ready", "component",
-                                           p->component));
+            set_json(reply, 200,
+                     json_pack("{s:s,s:s}", "status", "ready", "component", p->component));
         }
         return true;
     }

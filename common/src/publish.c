@@ -35,7 +35,7 @@ struct rt_publisher {
 struct pending {
     struct rt_publisher *p; /* borrowed; NULL after rt_publisher_free */
     rt_publish_fn cb;
-    void *arg;       /* borrowed */
+    void *arg; /* borrowed */
     int argc;
     char *argv[8]; /* owned copies: EVALSHA sha nkeys key [dedupe] body maxlen ttl */
     size_t argvlen[8];
@@ -62,7 +62,8 @@ static void on_script_load(redisAsyncContext *ac, void *r, void *privdata)
     (void)ac;
     (void)privdata;
     if (reply && reply->type == REDIS_REPLY_ERROR)
-        RT_ERROR("publish.script_load_failed", "SCRIPT LOAD failed", RT_LF_STR("reply", reply->str));
+        RT_ERROR("publish.script_load_failed", "SCRIPT LOAD failed",
+                 RT_LF_STR("reply", reply->str));
 }
 
 static void finish(struct pending *q, int status, const char *id)

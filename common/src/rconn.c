@@ -298,7 +298,6 @@ int rt_rconn_cmdargv(struct rt_rconn *rc, redisCallbackFn *cb, void *privdata, i
 {
     if (rc->state != RT_RCONN_READY)
         return RT_ENOTREADY;
-    return redisAsyncCommandArgv(rc->ac, cb, privdata, argc, argv, argvlen) == REDIS_OK
-               ? 0
-               : RT_EREDIS;
+    return redisAsyncCommandArgv(rc->ac, cb, privdata, argc, argv, argvlen) == REDIS_OK ? 0
+                                                                                        : RT_EREDIS;
 }

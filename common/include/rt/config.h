@@ -37,22 +37,22 @@ struct rt_common_cfg {
     int log_format;  /* enum rt_log_format */
 };
 
-#define RT_CFG_COMMON_DEFS(CT, member)                                                           \
+#define RT_CFG_COMMON_DEFS(CT, member)                                                             \
     {.env = "RT_REDIS_URL",                                                                        \
      .type = RT_CFG_STR,                                                                           \
-     .offset = offsetof(CT, member.redis_url),                                                   \
+     .offset = offsetof(CT, member.redis_url),                                                     \
      .def = "redis://127.0.0.1:6379/0",                                                            \
      .secret = false,                                                                              \
      .check = rt_cfg_check_redis_url,                                                              \
      .help = "Redis to use: redis://[:password@]host:port/db or unix:///path"},                    \
         {.env = "RT_LOG_LEVEL",                                                                    \
          .type = RT_CFG_ENUM,                                                                      \
-         .offset = offsetof(CT, member.log_level),                                               \
+         .offset = offsetof(CT, member.log_level),                                                 \
          .def = "info",                                                                            \
          .choices = "debug|info|warn|error",                                                       \
          .help = "lowest level logged"},                                                           \
     {                                                                                              \
-        .env = "RT_LOG_FORMAT", .type = RT_CFG_ENUM, .offset = offsetof(CT, member.log_format),  \
+        .env = "RT_LOG_FORMAT", .type = RT_CFG_ENUM, .offset = offsetof(CT, member.log_format),    \
         .def = "json", .choices = "json|text", .help = "json lines or logfmt"                      \
     }
 
@@ -65,8 +65,8 @@ enum rt_cfg_result {
  * variable and what was expected) to stderr as log lines and returns RT_ECONFIG; the caller
  * exits 2. `env` is NULL for the process environment (tests pass their own, NULL-terminated
  * "NAME=value" strings). Call rt_config_free() on every path after a call. */
-int rt_config_load(const struct rt_cfg_def *defs, size_t n, void *cfg, const char *proc,
-                   int argc, char **argv, char **env);
+int rt_config_load(const struct rt_cfg_def *defs, size_t n, void *cfg, const char *proc, int argc,
+                   char **argv, char **env);
 void rt_config_free(const struct rt_cfg_def *defs, size_t n, void *cfg);
 
 /* Writes --help text or the effective settings (secrets as ***) to a stream. */

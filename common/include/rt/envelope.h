@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RT_ENVELOPE_MAX (1024 * 1024) /* bytes of JSON accepted by the parser */
+#define RT_ENVELOPE_MAX   (1024 * 1024) /* bytes of JSON accepted by the parser */
 #define RT_EVENT_NAME_MAX 64
-#define RT_STREAM_ID_MAX 48
+#define RT_STREAM_ID_MAX  48
 
 struct rt_envelope {
     char *id;      /* owned; NULL before the event is stored */

@@ -24,12 +24,12 @@ typedef void (*rt_evproc_stop_fn)(void *arg);
 typedef void (*rt_evproc_redis_fn)(void *arg, bool ready);
 
 struct rt_evproc {
-    const char *component;     /* borrowed, static */
-    struct event_base *base;   /* owned */
+    const char *component;   /* borrowed, static */
+    struct event_base *base; /* owned */
     struct rt_loop loop;
     struct rt_metrics *metrics; /* owned */
-    struct rt_rconn *redis;    /* owned */
-    struct rt_httpd *httpd;    /* owned */
+    struct rt_rconn *redis;     /* owned */
+    struct rt_httpd *httpd;     /* owned */
     struct rt_probes probes;
     struct event *sigterm, *sigint; /* owned */
     rt_evproc_ready_fn extra_ready;

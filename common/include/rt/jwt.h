@@ -17,13 +17,13 @@
 struct rt_jwt_verifier;
 
 struct rt_jwt_opts {
-    const char *hs256_secret; /* enables HS256; NULL: off */
-    const char *algs;         /* allowlist, comma separated ("RS256,ES256,HS256"); NULL: all
-                                 three, each still needing its key material */
-    const char *issuer;       /* required iss when set */
-    const char *audience;     /* required aud (string or array member) when set */
-    const char *tenant_claim; /* NULL: "org_id" */
-    unsigned leeway_s;        /* clock skew allowed on exp and nbf */
+    const char *hs256_secret;    /* enables HS256; NULL: off */
+    const char *algs;            /* allowlist, comma separated ("RS256,ES256,HS256"); NULL: all
+                                    three, each still needing its key material */
+    const char *issuer;          /* required iss when set */
+    const char *audience;        /* required aud (string or array member) when set */
+    const char *tenant_claim;    /* NULL: "org_id" */
+    unsigned leeway_s;           /* clock skew allowed on exp and nbf */
     unsigned jwks_min_refresh_s; /* unknown-kid refresh at most this often; 0: 60 */
 };
 

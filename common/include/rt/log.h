@@ -8,7 +8,14 @@
 enum rt_log_level { RT_LOG_DEBUG, RT_LOG_INFO, RT_LOG_WARN, RT_LOG_ERROR, RT_LOG_FATAL };
 enum rt_log_format { RT_LOG_FORMAT_JSON, RT_LOG_FORMAT_TEXT };
 
-enum rt_logf_type { RT_LOGF_NONE, RT_LOGF_STR, RT_LOGF_INT, RT_LOGF_UINT, RT_LOGF_DBL, RT_LOGF_BOOL };
+enum rt_logf_type {
+    RT_LOGF_NONE,
+    RT_LOGF_STR,
+    RT_LOGF_INT,
+    RT_LOGF_UINT,
+    RT_LOGF_DBL,
+    RT_LOGF_BOOL
+};
 
 /* A typed field; string values are escaped, so hostile input cannot forge a line. */
 struct rt_logf {
@@ -23,12 +30,12 @@ struct rt_logf {
     } v;
 };
 
-#define RT_LF_STR(k, val) ((struct rt_logf){.key = (k), .type = RT_LOGF_STR, .v.s = (val)})
-#define RT_LF_INT(k, val) ((struct rt_logf){.key = (k), .type = RT_LOGF_INT, .v.i = (val)})
+#define RT_LF_STR(k, val)  ((struct rt_logf){.key = (k), .type = RT_LOGF_STR, .v.s = (val)})
+#define RT_LF_INT(k, val)  ((struct rt_logf){.key = (k), .type = RT_LOGF_INT, .v.i = (val)})
 #define RT_LF_UINT(k, val) ((struct rt_logf){.key = (k), .type = RT_LOGF_UINT, .v.u = (val)})
-#define RT_LF_DBL(k, val) ((struct rt_logf){.key = (k), .type = RT_LOGF_DBL, .v.d = (val)})
+#define RT_LF_DBL(k, val)  ((struct rt_logf){.key = (k), .type = RT_LOGF_DBL, .v.d = (val)})
 #define RT_LF_BOOL(k, val) ((struct rt_logf){.key = (k), .type = RT_LOGF_BOOL, .v.b = (val)})
-#define RT_LF_ERR(e) RT_LF_STR("err", rt_errname(e))
+#define RT_LF_ERR(e)       RT_LF_STR("err", rt_errname(e))
 
 /* Process-wide settings; call once from main before logging. `component` is copied. */
 void rt_log_init(const char *component, enum rt_log_level level, enum rt_log_format format);
@@ -63,8 +70,8 @@ void rt_log_emit(enum rt_log_level level, const char *event, const char *msg,
     } while (0)
 
 #define RT_DEBUG(event, msg, ...) rt_log(RT_LOG_DEBUG, event, msg, ##__VA_ARGS__)
-#define RT_INFO(event, msg, ...) rt_log(RT_LOG_INFO, event, msg, ##__VA_ARGS__)
-#define RT_WARN(event, msg, ...) rt_log(RT_LOG_WARN, event, msg, ##__VA_ARGS__)
+#define RT_INFO(event, msg, ...)  rt_log(RT_LOG_INFO, event, msg, ##__VA_ARGS__)
+#define RT_WARN(event, msg, ...)  rt_log(RT_LOG_WARN, event, msg, ##__VA_ARGS__)
 #define RT_ERROR(event, msg, ...) rt_log(RT_LOG_ERROR, event, msg, ##__VA_ARGS__)
 
 #endif

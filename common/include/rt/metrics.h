@@ -28,7 +28,7 @@ void rt_metric_inc(struct rt_metric *s);
 void rt_metric_add(struct rt_metric *s, double v);
 void rt_metric_set(struct rt_metric *s, double v);
 void rt_metric_observe(struct rt_metric *s, double v);
-double rt_metric_value(const struct rt_metric *s);          /* counter or gauge */
+double rt_metric_value(const struct rt_metric *s);             /* counter or gauge */
 unsigned long long rt_metric_count(const struct rt_metric *s); /* histogram observations */
 
 /* Writes key="value" with the value escaped per the exposition format. */

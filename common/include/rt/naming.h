@@ -7,10 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RT_TENANT_MAX 64
-#define RT_USER_MAX 128
+#define RT_TENANT_MAX  64
+#define RT_USER_MAX    128
 #define RT_CHANNEL_MAX 160 /* "user:" + user id fits, as does db:<63>.<63> */
-#define RT_KEY_MAX (4 + RT_TENANT_MAX + 2 + RT_CHANNEL_MAX + 1)
+#define RT_KEY_MAX     (4 + RT_TENANT_MAX + 2 + RT_CHANNEL_MAX + 1)
 
 #define RT_CALLS_ALL_KEY "rt:calls:all"
 

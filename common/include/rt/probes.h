@@ -12,11 +12,11 @@ struct rt_metrics;
 typedef bool (*rt_ready_fn)(void *arg, char *reason, size_t cap);
 
 struct rt_probes {
-    const char *component;     /* borrowed */
-    rt_ready_fn ready;         /* NULL: always ready */
-    void *arg;                 /* borrowed */
+    const char *component;      /* borrowed */
+    rt_ready_fn ready;          /* NULL: always ready */
+    void *arg;                  /* borrowed */
     struct rt_metrics *metrics; /* borrowed; NULL: /metrics answers an empty body */
-    bool draining;             /* set on SIGTERM: /readyz answers 503 "draining" */
+    bool draining;              /* set on SIGTERM: /readyz answers 503 "draining" */
 };
 
 struct rt_http_reply {

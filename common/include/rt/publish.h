@@ -12,14 +12,14 @@
 /* The script text (exposed for tests and for tools that want to call it by hand). */
 extern const char rt_publish_script[];
 
-#define RT_PUBLISH_DEFAULT_MAXLEN 10000
+#define RT_PUBLISH_DEFAULT_MAXLEN     10000
 #define RT_PUBLISH_DEFAULT_DEDUPE_TTL 86400
 
 struct rt_publisher;
 
 struct rt_publish_req {
-    const char *key;        /* "rt:{tenant}:<channel>" (or rt:calls:all): stream and channel */
-    const char *body;       /* envelope JSON without "id": rt_envelope_dumps(env, false, ...) */
+    const char *key;  /* "rt:{tenant}:<channel>" (or rt:calls:all): stream and channel */
+    const char *body; /* envelope JSON without "id": rt_envelope_dumps(env, false, ...) */
     size_t body_len;
     const char *dedupe_key; /* NULL for none; a key of the same tenant */
     unsigned dedupe_ttl_s;  /* 0 means RT_PUBLISH_DEFAULT_DEDUPE_TTL */

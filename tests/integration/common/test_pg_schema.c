@@ -35,8 +35,8 @@ static void test_publication_covers_demo_tables(void **state)
     (void)state;
     PGresult *r = q("SELECT tablename FROM pg_publication_tables WHERE pubname = 'rt_pub' "
                     "ORDER BY tablename");
-    const char *want[] = {"agents", "appointments", "calls", "conversation_history", "tasks",
-                          "workflows"};
+    const char *want[] = {"agents", "appointments", "calls", "conversation_history",
+                          "tasks",  "workflows"};
     assert_int_equal(PQntuples(r), 6);
     for (int i = 0; i < 6; i++)
         assert_string_equal(PQgetvalue(r, i, 0), want[i]);

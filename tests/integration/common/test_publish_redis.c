@@ -100,8 +100,12 @@ static char *body_for(const char *event, int n)
 static struct result publish(const char *body, const char *dedupe, unsigned long maxlen)
 {
     struct result r = {0};
-    struct rt_publish_req req = {.key = g.key, .body = body, .body_len = strlen(body),
-                                 .dedupe_key = dedupe, .dedupe_ttl_s = 60, .maxlen = maxlen};
+    struct rt_publish_req req = {.key = g.key,
+                                 .body = body,
+                                 .body_len = strlen(body),
+                                 .dedupe_key = dedupe,
+                                 .dedupe_ttl_s = 60,
+                                 .maxlen = maxlen};
     assert_int_equal(rt_publish(g.pub, &req, on_published, &r), 0);
     run_until(&r.done, 1, 5000);
     assert_int_equal(r.done, 1);
@@ -117,8 +121,8 @@ static int setup(void **state)
     assert_int_equal(rt_name_key(g.key, sizeof(g.key), g.tenant, "tenant"), 0);
     g.base = event_base_new();
     rt_loop_event_init(&g.loop, g.base);
-    struct rt_rconn_opts o = {.url = g.url, .client_name = "test", .ping_interval_ms = 500,
-                              .on_state = on_state};
+    struct rt_rconn_opts o = {
+        .url = g.url, .client_name = "test", .ping_interval_ms = 500, .on_state = on_state};
     assert_int_equal(rt_rconn_open(&g.rc, &g.loop, &o), 0);
     g.pub = rt_publisher_new(g.rc, 1000);
     for (int i = 0; i < 400 && !rt_rconn_ready(g.rc); i++)

@@ -51,9 +51,13 @@ static bool spin_until(int *counter, int want, int timeout_ms)
 static struct rt_rconn *open_url(const char *url)
 {
     struct rt_rconn *rc;
-    struct rt_rconn_opts o = {.url = url, .client_name = "rt-test", .connect_timeout_ms = 500,
-                              .ping_interval_ms = 200, .backoff_min_ms = 50,
-                              .backoff_max_ms = 400, .on_state = on_state};
+    struct rt_rconn_opts o = {.url = url,
+                              .client_name = "rt-test",
+                              .connect_timeout_ms = 500,
+                              .ping_interval_ms = 200,
+                              .backoff_min_ms = 50,
+                              .backoff_max_ms = 400,
+                              .on_state = on_state};
     assert_int_equal(rt_rconn_open(&rc, &loop, &o), 0);
     return rc;
 }
@@ -63,7 +67,8 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
     (void)ac;
     redisReply *reply = r;
     int *got = priv;
-    *got = reply && reply->type == REDIS_REPLY_STRING && strcmp(reply->str, "rt-test") == 0 ? 1 : -1;
+    *got =
+        reply && reply->type == REDIS_REPLY_STRING && strcmp(reply->str, "rt-test") == 0 ? 1 : -1;
 }
 
 static void test_ready_then_commands(void **state)

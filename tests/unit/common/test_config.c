@@ -26,16 +26,35 @@ struct tcfg {
 #define C struct tcfg
 static const struct rt_cfg_def defs[] = {
     RT_CFG_COMMON_DEFS(C, common),
-    {.env = "RT_EDGE_LISTEN", .type = RT_CFG_STR, .offset = offsetof(C, listen),
-     .def = "127.0.0.1:8080", .check = rt_cfg_check_listen, .help = "where"},
-    {.env = "RT_JWT_SECRET", .type = RT_CFG_STR, .offset = offsetof(C, secret), .secret = true,
+    {.env = "RT_EDGE_LISTEN",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, listen),
+     .def = "127.0.0.1:8080",
+     .check = rt_cfg_check_listen,
+     .help = "where"},
+    {.env = "RT_JWT_SECRET",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, secret),
+     .secret = true,
      .help = "secret"},
-    {.env = "RT_EDGE_HEARTBEAT_MS", .type = RT_CFG_INT, .offset = offsetof(C, heartbeat_ms),
-     .def = "30000", .min = 1000, .max = 600000, .help = "ping interval"},
-    {.env = "RT_EDGE_TLS", .type = RT_CFG_BOOL, .offset = offsetof(C, tls), .def = "false",
+    {.env = "RT_EDGE_HEARTBEAT_MS",
+     .type = RT_CFG_INT,
+     .offset = offsetof(C, heartbeat_ms),
+     .def = "30000",
+     .min = 1000,
+     .max = 600000,
+     .help = "ping interval"},
+    {.env = "RT_EDGE_TLS",
+     .type = RT_CFG_BOOL,
+     .offset = offsetof(C, tls),
+     .def = "false",
      .help = "tls"},
-    {.env = "RT_EDGE_MODE", .type = RT_CFG_ENUM, .offset = offsetof(C, mode), .def = "fast",
-     .choices = "fast|safe", .help = "mode"},
+    {.env = "RT_EDGE_MODE",
+     .type = RT_CFG_ENUM,
+     .offset = offsetof(C, mode),
+     .def = "fast",
+     .choices = "fast|safe",
+     .help = "mode"},
 };
 #define N (sizeof(defs) / sizeof(defs[0]))
 
@@ -84,10 +103,10 @@ static void test_defaults(void **state)
 static void test_env_then_flags_win(void **state)
 {
     struct tcfg c;
-    char *argv[] = {"rt-test", "--edge-heartbeat-ms", "5000", "--edge-tls", "--edge-mode=safe",
-                    NULL};
-    char *env[] = {"RT_EDGE_HEARTBEAT_MS=2000", "RT_EDGE_LISTEN=0.0.0.0:9000",
-                   "RT_LOG_LEVEL=debug", "RT_REDIS_URL=redis://:pw@10.0.0.1:7000/2", NULL};
+    char *argv[] = {"rt-test",    "--edge-heartbeat-ms", "5000",
+                    "--edge-tls", "--edge-mode=safe",    NULL};
+    char *env[] = {"RT_EDGE_HEARTBEAT_MS=2000", "RT_EDGE_LISTEN=0.0.0.0:9000", "RT_LOG_LEVEL=debug",
+                   "RT_REDIS_URL=redis://:pw@10.0.0.1:7000/2", NULL};
     (void)state;
     assert_int_equal(load(&c, 5, argv, env), 0);
     assert_int_equal(c.heartbeat_ms, 5000);
@@ -104,7 +123,7 @@ static void test_bad_values_name_the_variable(void **state)
     struct tcfg c;
     char *argv[] = {"rt-test", NULL};
     char *env[] = {"RT_EDGE_HEARTBEAT_MS=fast", "RT_EDGE_LISTEN=nope", "RT_LOG_LEVEL=loud",
-                   "RT_REDIS_URL=http://x", "RT_EDGE_TLS=maybe", NULL};
+                   "RT_REDIS_URL=http://x",     "RT_EDGE_TLS=maybe",   NULL};
     (void)state;
     assert_int_equal(load(&c, 1, argv, env), RT_ECONFIG);
     /* every invalid setting is reported, not only the first */

@@ -19,9 +19,9 @@ static void test_build_dump_parse_roundtrip(void **state)
     struct rt_envelope e, back;
     (void)state;
     json_t *data = json_pack("{s:s,s:{s:i}}", "table", "calls", "record", "n", 5);
-    assert_int_equal(rt_envelope_init(&e, "db:public.calls", "INSERT", "acme",
-                                      "2026-11-23T16:00:00.123Z", data),
-                     0);
+    assert_int_equal(
+        rt_envelope_init(&e, "db:public.calls", "INSERT", "acme", "2026-11-23T16:00:00.123Z", data),
+        0);
     char *stored = rt_envelope_dumps(&e, false, true);
     assert_non_null(stored);
     assert_null(strstr(stored, "\"id\""));
@@ -75,9 +75,9 @@ static void test_malformed_input_is_an_error(void **state)
         "not json",
         "[]",
         "null",
-        "{\"channel\":\"calls\",\"event\":\"x\"}",                       /* no data */
-        "{\"channel\":\"calls\",\"event\":\"x\",\"data\":[]}",           /* data not object */
-        "{\"channel\":\"calls\",\"event\":\"x\",\"data\":{},\"id\":5}",  /* id not string */
+        "{\"channel\":\"calls\",\"event\":\"x\"}",                      /* no data */
+        "{\"channel\":\"calls\",\"event\":\"x\",\"data\":[]}",          /* data not object */
+        "{\"channel\":\"calls\",\"event\":\"x\",\"data\":{},\"id\":5}", /* id not string */
         "{\"channel\":\"calls\",\"event\":\"x\",\"data\":{},\"id\":\"abc\"}",
         "{\"channel\":\"calls\",\"event\":\"x\",\"data\":{},\"id\":\"1-2-3\"}",
         "{\"channel\":\"a}:x\",\"event\":\"x\",\"data\":{}}",

@@ -29,8 +29,8 @@ static void test_json_line_has_the_fixed_fields(void **state)
 {
     (void)state;
     rt_log_init("rt-test", RT_LOG_INFO, RT_LOG_FORMAT_JSON);
-    struct rt_logf f[] = {RT_LF_STR("channel", "calls"), RT_LF_INT("n", -5),
-                          RT_LF_UINT("u", 7), RT_LF_BOOL("ok", true), RT_LF_DBL("ms", 1.5)};
+    struct rt_logf f[] = {RT_LF_STR("channel", "calls"), RT_LF_INT("n", -5), RT_LF_UINT("u", 7),
+                          RT_LF_BOOL("ok", true), RT_LF_DBL("ms", 1.5)};
     json_t *o = format_json("redis.connected", f, 5);
     assert_string_equal(json_string_value(json_object_get(o, "level")), "warn");
     assert_string_equal(json_string_value(json_object_get(o, "component")), "rt-test");
@@ -50,12 +50,10 @@ static void test_secrets_are_redacted(void **state)
 {
     (void)state;
     rt_log_init("rt-test", RT_LOG_INFO, RT_LOG_FORMAT_JSON);
-    struct rt_logf f[] = {RT_LF_STR("token", "eyJhbGc.secret.sig"),
-                          RT_LF_STR("webhook_secret", "s3cr3t"),
-                          RT_LF_STR("password", "hunter2"),
-                          RT_LF_STR("X-Twilio-Signature", "abc="),
-                          RT_LF_STR("Authorization", "Bearer xyz"),
-                          RT_LF_INT("access_token_len", 12)};
+    struct rt_logf f[] = {
+        RT_LF_STR("token", "eyJhbGc.secret.sig"), RT_LF_STR("webhook_secret", "s3cr3t"),
+        RT_LF_STR("password", "hunter2"),         RT_LF_STR("X-Twilio-Signature", "abc="),
+        RT_LF_STR("Authorization", "Bearer xyz"), RT_LF_INT("access_token_len", 12)};
     char buf[4096];
     size_t len = rt_log_format_line(buf, sizeof(buf), RT_LOG_INFO, "x", NULL, f, 6);
     assert_null(strstr(buf, "eyJhbGc"));

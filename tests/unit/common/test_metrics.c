@@ -13,8 +13,8 @@ static void test_counter_gauge_histogram_render(void **state)
 {
     (void)state;
     struct rt_metrics *m = rt_metrics_new();
-    struct rt_metric *c = rt_metrics_get(m, RT_METRIC_COUNTER, "rt_events_total", "Events.", NULL,
-                                         NULL, 0);
+    struct rt_metric *c =
+        rt_metrics_get(m, RT_METRIC_COUNTER, "rt_events_total", "Events.", NULL, NULL, 0);
     struct rt_metric *g =
         rt_metrics_get(m, RT_METRIC_GAUGE, "rt_connections", "Open connections.", NULL, NULL, 0);
     const double b[] = {0.001, 0.01};
@@ -29,7 +29,8 @@ static void test_counter_gauge_histogram_render(void **state)
     assert_true(rt_metric_value(c) == 3);
     assert_int_equal(rt_metric_count(h), 3);
     /* the same name and labels give the same series */
-    assert_ptr_equal(c, rt_metrics_get(m, RT_METRIC_COUNTER, "rt_events_total", "x", NULL, NULL, 0));
+    assert_ptr_equal(c,
+                     rt_metrics_get(m, RT_METRIC_COUNTER, "rt_events_total", "x", NULL, NULL, 0));
 
     size_t len;
     char *text = rt_metrics_render(m, &len);
@@ -54,11 +55,11 @@ static void test_labels_grouped_and_escaped(void **state)
     rt_metrics_label(l1, sizeof(l1), "reason", "expired");
     rt_metrics_label(l2, sizeof(l2), "reason", "bad\"sig\\\n");
     assert_string_equal(l2, "reason=\"bad\\\"sig\\\\\\n\"");
-    rt_metric_inc(rt_metrics_get(m, RT_METRIC_COUNTER, "rt_auth_failures_total", "Failures.", l1,
-                                 NULL, 0));
+    rt_metric_inc(
+        rt_metrics_get(m, RT_METRIC_COUNTER, "rt_auth_failures_total", "Failures.", l1, NULL, 0));
     rt_metric_inc(rt_metrics_get(m, RT_METRIC_GAUGE, "rt_other", "Other.", NULL, NULL, 0));
-    rt_metric_inc(rt_metrics_get(m, RT_METRIC_COUNTER, "rt_auth_failures_total", "Failures.", l2,
-                                 NULL, 0));
+    rt_metric_inc(
+        rt_metrics_get(m, RT_METRIC_COUNTER, "rt_auth_failures_total", "Failures.", l2, NULL, 0));
     char *text = rt_metrics_render(m, NULL);
     /* one HELP/TYPE header per name, both series under it */
     const char *first = strstr(text, "# TYPE rt_auth_failures_total");

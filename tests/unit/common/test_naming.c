@@ -21,9 +21,8 @@ static void test_hostile_tenants_refused(void **state)
 {
     (void)state;
     char *huge = repeat('a', 10 * 1024);
-    const char *bad[] = {"",       "a}:x",     "../b", "a{b",      "a:b",  "a b", "a*",
-                         "a\nb",   "\xff\xfe", "é",    "a/b",      "a.b", "rt:{x}", huge,
-                         "a\x00b"};
+    const char *bad[] = {"",         "a}:x", "../b", "a{b", "a:b",    "a b", "a*",    "a\nb",
+                         "\xff\xfe", "é",    "a/b",  "a.b", "rt:{x}", huge,  "a\x00b"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_false(rt_name_tenant_valid(bad[i]));
     assert_false(rt_name_tenant_valid(NULL));
@@ -69,7 +68,8 @@ static void test_client_channels(void **state)
 
     char *huge = repeat('c', 10 * 1024);
     char *longdb = malloc(300);
-    snprintf(longdb, 300, "db:public.%s", "t234567890123456789012345678901234567890123456789012345678901234");
+    snprintf(longdb, 300, "db:public.%s",
+             "t234567890123456789012345678901234567890123456789012345678901234");
     const char *bad[] = {"",
                          "user:someone-else", /* clients never name another user */
                          "calls}",

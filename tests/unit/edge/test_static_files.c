@@ -66,10 +66,18 @@ static void test_refuses_everything_else(void **state)
 {
     struct edge_static_file f;
     (void)state;
-    const char *bad[] = {"/dashboard/../README.md", "/dashboard/..",       "/dashboard/.secret",
-                         "/dashboard/sub",          "/dashboard/sub/x",    "/dashboard/missing.js",
-                         "/dashboardx",             "/dashboard/%2e%2e",   "/dashboard//etc/passwd",
-                         "/etc/passwd",             "/dashboard/a b.js",   "/dashboard/\xc3\xa9.js"};
+    const char *bad[] = {"/dashboard/../README.md",
+                         "/dashboard/..",
+                         "/dashboard/.secret",
+                         "/dashboard/sub",
+                         "/dashboard/sub/x",
+                         "/dashboard/missing.js",
+                         "/dashboardx",
+                         "/dashboard/%2e%2e",
+                         "/dashboard//etc/passwd",
+                         "/etc/passwd",
+                         "/dashboard/a b.js",
+                         "/dashboard/\xc3\xa9.js"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (edge_static_read(dir, bad[i], &f) != RT_ENOENT)
             fail_msg("served %s", bad[i]);
