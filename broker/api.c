@@ -296,17 +296,18 @@ static void on_summary(struct evhttp_request *req, void *arg)
 static int open_jwt(struct health_api *a)
 {
     const struct health_config *c = a->o.cfg;
-    if (!c->jwt_secret && !c->jwt_jwks)
+    if (!c->jwt.secret && !c->jwt.jwks)
         return 0;
-    struct rt_jwt_opts jo = {.hs256_secret = c->jwt_secret,
-                             .issuer = c->jwt_issuer,
-                             .audience = c->jwt_audience,
-                             .tenant_claim = c->jwt_tenant_claim,
-                             .leeway_s = 30};
+    struct rt_jwt_opts jo = {.hs256_secret = c->jwt.secret,
+                             .issuer = c->jwt.issuer,
+                             .audience = c->jwt.audience,
+                             .tenant_claim = c->jwt.tenant_claim,
+                             .algs = c->jwt.algs,
+                             .leeway_s = (unsigned)c->jwt.leeway_s};
     int rc = rt_jwt_verifier_open(&a->jwt, &jo);
-    if (rc == 0 && c->jwt_jwks && strncmp(c->jwt_jwks, "http", 4) != 0)
-        rc = rt_jwt_load_jwks_file(a->jwt, c->jwt_jwks);
-    else if (rc == 0 && c->jwt_jwks)
+    if (rc == 0 && c->jwt.jwks && strncmp(c->jwt.jwks, "http", 4) != 0)
+        rc = rt_jwt_load_jwks_file(a->jwt, c->jwt.jwks);
+    else if (rc == 0 && c->jwt.jwks)
         RT_WARN("config.jwks_url_unsupported", "rt-health reads JWKS from a file only",
                 RT_LF_STR("setting", "RT_JWT_JWKS"));
     if (rc) {

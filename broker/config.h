@@ -6,13 +6,9 @@
 
 struct health_config {
     struct rt_common_cfg common;
-    char *listen;       /* RT_HEALTH_LISTEN */
-    char *admin_key;    /* RT_ADMIN_KEY, secret */
-    char *jwt_secret;   /* RT_JWT_SECRET, secret */
-    char *jwt_jwks;     /* RT_JWT_JWKS */
-    char *jwt_issuer;   /* RT_JWT_ISSUER */
-    char *jwt_audience; /* RT_JWT_AUDIENCE */
-    char *jwt_tenant_claim;
+    char *listen;    /* RT_HEALTH_LISTEN */
+    char *admin_key; /* RT_ADMIN_KEY, secret */
+    struct rt_jwt_cfg jwt;
     char *group;               /* RT_HEALTH_GROUP: consumer group on rt:calls:all */
     char *consumer;            /* RT_HEALTH_CONSUMER: NULL means <hostname>-<pid> */
     long long batch;           /* entries per XREADGROUP / XAUTOCLAIM */

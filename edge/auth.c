@@ -33,35 +33,35 @@ static int reload(struct edge_auth *a)
 
 int edge_auth_open(struct edge_auth **out, const struct edge_config *cfg)
 {
-    struct rt_jwt_opts o = {.hs256_secret = cfg->jwt_secret,
-                            .algs = cfg->jwt_algs,
-                            .issuer = cfg->jwt_issuer,
-                            .audience = cfg->jwt_audience,
-                            .tenant_claim = cfg->jwt_tenant_claim,
-                            .leeway_s = (unsigned)cfg->jwt_leeway_s,
+    struct rt_jwt_opts o = {.hs256_secret = cfg->jwt.secret,
+                            .algs = cfg->jwt.algs,
+                            .issuer = cfg->jwt.issuer,
+                            .audience = cfg->jwt.audience,
+                            .tenant_claim = cfg->jwt.tenant_claim,
+                            .leeway_s = (unsigned)cfg->jwt.leeway_s,
                             .jwks_min_refresh_s = 60};
     *out = NULL;
-    if (!cfg->jwt_secret && !cfg->jwt_jwks)
+    if (!cfg->jwt.secret && !cfg->jwt.jwks)
         RT_WARN("auth.no_keys", "neither RT_JWT_SECRET nor RT_JWT_JWKS is set: every token will "
                                 "be refused");
-    if (cfg->jwt_jwks &&
-        (strncmp(cfg->jwt_jwks, "http://", 7) == 0 || strncmp(cfg->jwt_jwks, "https://", 8) == 0)) {
+    if (cfg->jwt.jwks &&
+        (strncmp(cfg->jwt.jwks, "http://", 7) == 0 || strncmp(cfg->jwt.jwks, "https://", 8) == 0)) {
         RT_ERROR("config.invalid",
                  "RT_JWT_JWKS: fetching a JWKS over HTTP(S) is not supported "
                  "yet; give a file path (refreshed every RT_EDGE_JWKS_REFRESH_S)",
-                 RT_LF_STR("jwks", cfg->jwt_jwks));
+                 RT_LF_STR("jwks", cfg->jwt.jwks));
         return RT_ECONFIG;
     }
     struct edge_auth *a = rt_xcalloc(1, sizeof(*a));
     if (rt_jwt_verifier_open(&a->v, &o)) {
         RT_ERROR("config.invalid", "RT_JWT_ALGS names an unknown algorithm",
-                 RT_LF_STR("algs", cfg->jwt_algs));
+                 RT_LF_STR("algs", cfg->jwt.algs));
         free(a);
         return RT_ECONFIG;
     }
     a->refresh_s = (unsigned)cfg->jwks_refresh_s;
-    if (cfg->jwt_jwks) {
-        a->jwks_path = rt_xstrdup(cfg->jwt_jwks);
+    if (cfg->jwt.jwks) {
+        a->jwks_path = rt_xstrdup(cfg->jwt.jwks);
         if (reload(a)) {
             RT_ERROR("config.invalid", "RT_JWT_JWKS could not be loaded",
                      RT_LF_STR("path", a->jwks_path));

@@ -6,14 +6,8 @@
 
 struct edge_config {
     struct rt_common_cfg common;
-    char *listen;       /* RT_EDGE_LISTEN */
-    char *jwt_secret;   /* RT_JWT_SECRET, secret */
-    char *jwt_jwks;     /* RT_JWT_JWKS */
-    char *jwt_issuer;   /* RT_JWT_ISSUER */
-    char *jwt_audience; /* RT_JWT_AUDIENCE */
-    char *jwt_tenant_claim;
-    char *jwt_algs;             /* RT_JWT_ALGS */
-    long long jwt_leeway_s;     /* RT_JWT_LEEWAY_S */
+    char *listen; /* RT_EDGE_LISTEN */
+    struct rt_jwt_cfg jwt;
     long long jwks_refresh_s;   /* RT_EDGE_JWKS_REFRESH_S */
     char *tls_cert;             /* RT_EDGE_TLS_CERT */
     char *tls_key;              /* RT_EDGE_TLS_KEY */

@@ -56,6 +56,50 @@ struct rt_common_cfg {
         .def = "json", .choices = "json|text", .help = "json lines or logfmt"                      \
     }
 
+/* The token settings shared by rt-edge and rt-health: same names, same meaning, one table. */
+struct rt_jwt_cfg {
+    char *secret;       /* RT_JWT_SECRET, secret */
+    char *jwks;         /* RT_JWT_JWKS */
+    char *issuer;       /* RT_JWT_ISSUER */
+    char *audience;     /* RT_JWT_AUDIENCE */
+    char *tenant_claim; /* RT_JWT_TENANT_CLAIM */
+    char *algs;         /* RT_JWT_ALGS */
+    long long leeway_s; /* RT_JWT_LEEWAY_S */
+};
+
+#define RT_CFG_JWT_DEFS(CT, member)                                                                \
+    {.env = "RT_JWT_SECRET",                                                                       \
+     .type = RT_CFG_STR,                                                                           \
+     .offset = offsetof(CT, member.secret),                                                        \
+     .secret = true,                                                                               \
+     .help = "HS256 secret (enables HS256)"},                                                      \
+        {.env = "RT_JWT_JWKS",                                                                     \
+         .type = RT_CFG_STR,                                                                       \
+         .offset = offsetof(CT, member.jwks),                                                      \
+         .help = "JWKS file path (enables RS256/ES256); reloaded periodically"},                   \
+        {.env = "RT_JWT_ISSUER",                                                                   \
+         .type = RT_CFG_STR,                                                                       \
+         .offset = offsetof(CT, member.issuer),                                                    \
+         .help = "required iss claim, checked when set"},                                          \
+        {.env = "RT_JWT_AUDIENCE",                                                                 \
+         .type = RT_CFG_STR,                                                                       \
+         .offset = offsetof(CT, member.audience),                                                  \
+         .help = "required aud claim, checked when set"},                                          \
+        {.env = "RT_JWT_TENANT_CLAIM",                                                             \
+         .type = RT_CFG_STR,                                                                       \
+         .offset = offsetof(CT, member.tenant_claim),                                              \
+         .def = "org_id",                                                                          \
+         .help = "claim holding the tenant id"},                                                   \
+        {.env = "RT_JWT_ALGS",                                                                     \
+         .type = RT_CFG_STR,                                                                       \
+         .offset = offsetof(CT, member.algs),                                                      \
+         .def = "RS256,ES256,HS256",                                                               \
+         .help = "allowed JWT algorithms (comma separated)"},                                      \
+    {                                                                                              \
+        .env = "RT_JWT_LEEWAY_S", .type = RT_CFG_INT, .offset = offsetof(CT, member.leeway_s),     \
+        .def = "30", .min = 0, .max = 300, .help = "clock skew allowed on exp and nbf"             \
+    }
+
 enum rt_cfg_result {
     RT_CFG_OK = 0,
     RT_CFG_EXIT_OK = 1, /* --help, --print-config or --version were served: exit 0 */
