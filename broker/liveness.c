@@ -1,6 +1,7 @@
 #include "liveness.h"
 
 #include "rt/err.h"
+#include "rt/liveness.h"
 #include "rt/log.h"
 #include "rt/loop.h"
 
@@ -110,7 +111,6 @@ void health_liveness_tick(struct health_liveness *l)
 {
     uint64_t now = rt_wall_ms();
     long long ttl = l->cfg->instance_ttl_ms;
-    char key[256], member[200];
     if (!rt_rconn_ready(l->rc)) {
         l->leader = false;
         return;
@@ -119,15 +119,11 @@ void health_liveness_tick(struct health_liveness *l)
     snprintf(ttl_s, sizeof(ttl_s), "%lld", ttl);
     rt_rconn_cmd(l->rc, on_leader, l, "EVAL %s 1 %s %s %s", leader_script, LEADER_KEY, l->id,
                  ttl_s);
-    snprintf(key, sizeof(key), "%s:rt-health:%s", HEALTH_INSTANCES_KEY, l->id);
-    snprintf(member, sizeof(member), "rt-health:%s", l->id);
     json_t *o =
         json_pack("{s:s,s:s,s:i}", "component", "rt-health", "url", l->url, "pid", (int)getpid());
     char *info = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    rt_rconn_cmd(l->rc, on_ignore, NULL, "SET %s %s PX %lld", key, info, ttl);
-    rt_rconn_cmd(l->rc, on_ignore, NULL, "ZADD %s %llu %s", HEALTH_INSTANCES_KEY,
-                 (unsigned long long)(now + (uint64_t)ttl), member);
+    rt_liveness_register(l->rc, "rt-health", l->id, info, (unsigned long long)ttl);
     rt_rconn_cmd(l->rc, on_ignore, NULL, "ZREMRANGEBYSCORE %s -inf %llu", HEALTH_INSTANCES_KEY,
                  (unsigned long long)(now - CLEANUP_AFTER_MS));
     free(info);

@@ -2,6 +2,7 @@
 #include "edge.h"
 
 #include "rt/err.h"
+#include "rt/liveness.h"
 #include "rt/log.h"
 #include "rt/metrics.h"
 #include "rt/envelope.h"
@@ -15,16 +16,8 @@
 struct edge_liveness {
     struct edge *e;         /* borrowed */
     struct rt_timer *timer; /* owned */
-    char key[200];
     char started[32];
 };
-
-static void on_set(redisAsyncContext *ac, void *r, void *privdata)
-{
-    (void)ac;
-    (void)r;
-    (void)privdata;
-}
 
 void edge_liveness_refresh(struct edge_liveness *l)
 {
@@ -37,7 +30,8 @@ void edge_liveness_refresh(struct edge_liveness *l)
                           "started", l->started, "ts", ts);
     char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
-    rt_rconn_cmd(e->cmd, on_set, NULL, "SET %s %s EX %lld", l->key, s, e->cfg->liveness_ttl_s);
+    rt_liveness_register(e->cmd, "rt-edge", e->instance_id, s,
+                         (unsigned long long)e->cfg->liveness_ttl_s * 1000);
     free(s);
 }
 
@@ -53,7 +47,6 @@ struct edge_liveness *edge_liveness_new(struct edge *e)
 {
     struct edge_liveness *l = rt_xcalloc(1, sizeof(*l));
     l->e = e;
-    snprintf(l->key, sizeof(l->key), "rt:instances:edge:%s", e->instance_id);
     rt_ts_now(l->started, sizeof(l->started));
     l->timer = e->rloop.ops->timer_new(e->rloop.impl, on_timer, l);
     e->rloop.ops->timer_start(l->timer, 1000);
@@ -64,7 +57,7 @@ void edge_liveness_free(struct edge_liveness *l)
 {
     if (!l)
         return;
-    rt_rconn_cmd(l->e->cmd, on_set, NULL, "DEL %s", l->key);
+    rt_liveness_unregister(l->e->cmd, "rt-edge", l->e->instance_id);
     l->e->rloop.ops->timer_free(l->timer);
     free(l);
 }

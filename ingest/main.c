@@ -118,6 +118,7 @@ int main(int argc, char **argv)
     in.proc.on_redis = on_redis;
     in.proc.arg = &in;
     in.proc.extra_ready = extra_ready;
+    in.proc.liveness = true; /* rt-health lists the live rt-ingest instances */
     in.proc.on_stop = on_stop;
     if (load_files(&in)) {
         ingest_apikeys_free(in.apikeys);

@@ -1,6 +1,7 @@
 #include "rt/evproc.h"
 #include "rt/err.h"
 #include "rt/httpd_event.h"
+#include "rt/liveness.h"
 #include "rt/log.h"
 #include "rt/loop_event.h"
 #include "rt/metrics.h"
@@ -10,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static bool is_ready(void *arg, char *reason, size_t cap)
 {
@@ -24,10 +26,14 @@ static bool is_ready(void *arg, char *reason, size_t cap)
     return true;
 }
 
+static void on_live_timer(evutil_socket_t fd, short what, void *arg);
+
 static void on_redis_state(struct rt_rconn *rc, enum rt_rconn_state state, void *arg)
 {
     struct rt_evproc *p = arg;
     (void)rc;
+    if (state == RT_RCONN_READY && p->live_timer)
+        on_live_timer(-1, 0, p); /* register at once, not only on the next tick */
     if (state == RT_RCONN_READY || state == RT_RCONN_BACKOFF) {
         rt_metric_set(rt_metrics_get(p->metrics, RT_METRIC_GAUGE, "rt_redis_connected",
                                      "1 while the Redis command connection is ready.", NULL, NULL,
@@ -54,6 +60,19 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     if (p->on_stop)
         p->on_stop(p->arg);
     event_base_loopexit(p->base, NULL);
+}
+
+#define LIVENESS_TTL_MS 15000
+
+static void on_live_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct rt_evproc *p = arg;
+    (void)fd;
+    (void)what;
+    char info[512];
+    snprintf(info, sizeof(info), "{\"component\":\"%s\",\"url\":\"%s\",\"pid\":%d}", p->component,
+             p->url, (int)getpid());
+    rt_liveness_register(p->redis, p->component, p->instance_id, info, LIVENESS_TTL_MS);
 }
 
 int rt_evproc_init(struct rt_evproc *p, const char *component, const struct rt_common_cfg *common,
@@ -97,9 +116,19 @@ int rt_evproc_init(struct rt_evproc *p, const char *component, const struct rt_c
                                .on_state = on_redis_state,
                                .arg = p};
     rc = rt_rconn_open(&p->redis, &p->loop, &ro);
-    if (rc)
+    if (rc) {
         RT_ERROR("redis.bad_url", "cannot use RT_REDIS_URL", RT_LF_ERR(rc));
-    return rc;
+        return rc;
+    }
+    if (p->liveness) {
+        char hostname[64] = "host";
+        gethostname(hostname, sizeof(hostname) - 1);
+        snprintf(p->instance_id, sizeof(p->instance_id), "%s-%d", hostname, (int)getpid());
+        struct timeval tv = {LIVENESS_TTL_MS / 3000, 0};
+        p->live_timer = event_new(p->base, -1, EV_PERSIST, on_live_timer, p);
+        event_add(p->live_timer, &tv);
+    }
+    return 0;
 }
 
 int rt_evproc_run(struct rt_evproc *p)
@@ -113,6 +142,9 @@ int rt_evproc_run(struct rt_evproc *p)
 
 void rt_evproc_deinit(struct rt_evproc *p)
 {
+    if (p->live_timer)
+        event_free(p->live_timer);
+    p->live_timer = NULL;
     rt_rconn_free(p->redis);
     p->redis = NULL;
     rt_httpd_free(p->httpd);

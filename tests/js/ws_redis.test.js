@@ -22,13 +22,16 @@ async function setup() {
     ['liveness key with TTL, id, address and connections', async () => {
       const c = await L.connected(edge.port, L.mint({ sub: 'live' }));
       const v = await L.waitFor(async () => {
-        const s = await redis.cmd('GET', 'rt:instances:edge:edge-test-1');
+        const s = await redis.cmd('GET', 'rt:instances:rt-edge:edge-test-1');
         const o = s && JSON.parse(s);
         return o && o.connections === 1 ? o : null;
       }, 5000, 'liveness key with one connection');
       L.eq(v.id, 'edge-test-1', 'id');
       L.assert(v.address.endsWith(':' + edge.port), 'address ' + v.address);
-      const ttl = await redis.cmd('TTL', 'rt:instances:edge:edge-test-1');
+      const ttl = await redis.cmd('TTL', 'rt:instances:rt-edge:edge-test-1');
+      // rt-health reads the registry: the instance is listed with its expiry
+      const score = await redis.cmd('ZSCORE', 'rt:instances', 'rt-edge:edge-test-1');
+      L.assert(Number(score) > Date.now(), 'registry expiry ' + score);
       L.assert(ttl > 0 && ttl <= 3, 'ttl ' + ttl);
       c.close();
     }],

@@ -37,6 +37,9 @@ struct rt_evproc {
     rt_evproc_redis_fn on_redis;
     void *arg; /* borrowed: the process's own state, passed to the hooks */
     bool stopping;
+    bool liveness;            /* set before init: register in rt:instances (rt/liveness.h) */
+    struct event *live_timer; /* owned */
+    char instance_id[128];
     char url[300]; /* where the HTTP server listens, for the ready line */
 };
 

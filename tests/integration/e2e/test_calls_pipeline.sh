@@ -86,5 +86,14 @@ check "ending the row ends the call" 'wait_report "\"active_calls\":0"'
 check "both calls are counted" 'wait_report "\"total_calls\":2"'
 check "the call stream holds the row's events" '[ "$(redis-cli -p "$(cat "$work/redis/port")" XLEN "rt:{$tenant}:calls")" -ge 4 ]'
 
+summary() { curl -s -H "Authorization: Bearer admin-key-e2e" "http://127.0.0.1:$health/api/v1/health/summary"; }
+wait_summary() {
+    for _ in $(seq 1 200); do summary | grep -q "$1" && return 0; sleep 0.05; done
+    echo "last summary: $(summary | head -c 600)"
+    return 1
+}
+check "rt-health lists the live rt-ingest instance" 'wait_summary "\"rt-ingest\""'
+check "rt-health lists itself" 'wait_summary "\"rt-health\""'
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
