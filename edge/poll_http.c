@@ -17,10 +17,10 @@
 #include <string.h>
 
 struct edge_poll {
-    struct lws *wsi;              /* borrowed; NULL once the request went away */
-    struct edge_http_session *hs; /* borrowed; NULL likewise */
-    char client_channel[RT_CHANNEL_MAX + 1];
-    char since[RT_STREAM_ID_MAX + 1]; /* "" when absent */
+    struct lws *wsi;                         /* borrowed; NULL once the request went away */
+    struct edge_http_session *hs;            /* borrowed; NULL likewise */
+    char client_channel[RT_CHANNEL_MAX + 2]; /* sized like the parsed argument */
+    char since[64]; /* "" when absent; validated, so at most RT_STREAM_ID_MAX */
     struct edge_stream_info info;
     bool info_failed, range_sent;
 };
@@ -187,7 +187,7 @@ int edge_poll_start(struct edge *e, struct lws *wsi, struct edge_http_session *h
     p->hs = hs;
     snprintf(p->client_channel, sizeof(p->client_channel), "%s", channel);
     snprintf(p->since, sizeof(p->since), "%s", since);
-    char start[RT_STREAM_ID_MAX + 2];
+    char start[sizeof(since) + 1];
     snprintf(start, sizeof(start), "%s%s", since[0] ? "(" : "-", since);
     if (rt_rconn_cmd(e->cmd, on_info, p, "XINFO STREAM %s", key)) {
         free(p);
