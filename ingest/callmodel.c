@@ -4,11 +4,11 @@
 #include "rt/envelope.h"
 #include "rt/err.h"
 #include "rt/log.h"
+#include "rt/script.h"
 #include "rt/naming.h"
 #include "rt/rconn.h"
 
 #include <hiredis/hiredis.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,23 +66,16 @@ const char ingest_callmodel_script[] =
     "redis.call('SET', KEYS[2], id1, 'NX', 'EX', ARGV[6])\n"
     "return {'published', id1, id2}\n";
 
-#define NARGS 20
-
 struct ingest_callmodel {
     struct rt_rconn *rc; /* borrowed */
     struct ingest_callmodel_opts opts;
-    char sha[41];
+    struct rt_script script;
 };
 
 struct pending {
-    struct ingest_callmodel *m; /* borrowed */
     ingest_callmodel_fn cb;
     void *arg;         /* borrowed */
     const char *event; /* static */
-    int argc;
-    char *argv[NARGS]; /* owned */
-    size_t argvlen[NARGS];
-    bool retried;
 };
 
 void ingest_call_clear(struct ingest_call *c)
@@ -179,82 +172,38 @@ static char *envelope_text(const struct ingest_call *c, const char *tenant, cons
     return s;
 }
 
-static void pending_free(struct pending *q)
+static void on_reply(const redisReply *reply, void *arg)
 {
-    for (int i = 0; i < q->argc; i++)
-        free(q->argv[i]);
-    free(q);
-}
-
-static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
-
-static int send_pending(struct pending *q)
-{
-    return rt_rconn_cmdargv(q->m->rc, on_reply, q, q->argc, (const char **)q->argv, q->argvlen);
-}
-
-static void on_script_load(redisAsyncContext *ac, void *r, void *privdata)
-{
-    redisReply *reply = r;
-    (void)ac;
-    (void)privdata;
-    if (reply && reply->type == REDIS_REPLY_ERROR)
-        RT_ERROR("calls.script_load_failed", "SCRIPT LOAD failed", RT_LF_STR("reply", reply->str));
-}
-
-static void finish(struct pending *q, int status, const char *id)
-{
-    q->cb(status, q->event, id, q->arg);
-    pending_free(q);
-}
-
-static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
-{
-    struct pending *q = privdata;
-    redisReply *reply = r;
-    (void)ac;
+    struct pending *q = arg;
+    int status;
+    const char *id = NULL;
     if (!reply) {
-        finish(q, RT_ECLOSED, NULL);
-        return;
-    }
-    if (reply->type == REDIS_REPLY_ERROR) {
-        if (!q->retried && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
-            /* script cache flushed: load and retry once, in order (see publish.c) */
-            q->retried = true;
-            rt_rconn_cmd(q->m->rc, on_script_load, NULL, "SCRIPT LOAD %s", ingest_callmodel_script);
-            if (send_pending(q) == 0)
-                return;
-            finish(q, RT_ECLOSED, NULL);
-            return;
-        }
+        status = RT_ECLOSED;
+    } else if (reply->type == REDIS_REPLY_ERROR) {
         RT_WARN("calls.script_error", "call state script failed", RT_LF_STR("reply", reply->str));
-        finish(q, RT_EREDIS, NULL);
-        return;
+        status = RT_EREDIS;
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+               reply->element[0]->type != REDIS_REPLY_STRING ||
+               reply->element[1]->type != REDIS_REPLY_STRING) {
+        status = RT_EPROTO;
+    } else {
+        const char *kind = reply->element[0]->str;
+        id = reply->element[1]->str;
+        status = strcmp(kind, "published") == 0   ? 0
+                 : strcmp(kind, "duplicate") == 0 ? RT_EDUPLICATE
+                                                  : RT_EEXIST;
     }
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
-        reply->element[0]->type != REDIS_REPLY_STRING ||
-        reply->element[1]->type != REDIS_REPLY_STRING) {
-        finish(q, RT_EPROTO, NULL);
-        return;
-    }
-    const char *kind = reply->element[0]->str;
-    if (strcmp(kind, "published") == 0)
-        finish(q, 0, reply->element[1]->str);
-    else if (strcmp(kind, "duplicate") == 0)
-        finish(q, RT_EDUPLICATE, reply->element[1]->str);
-    else
-        finish(q, RT_EEXIST, reply->element[1]->str);
+    q->cb(status, q->event, id, q->arg);
+    free(q);
 }
 
 struct ingest_callmodel *ingest_callmodel_new(struct rt_rconn *rc,
                                               const struct ingest_callmodel_opts *opts)
 {
     struct ingest_callmodel *m = rt_xcalloc(1, sizeof(*m));
-    unsigned char d[SHA_DIGEST_LENGTH];
     m->rc = rc;
     m->opts = *opts;
-    SHA1((const unsigned char *)ingest_callmodel_script, strlen(ingest_callmodel_script), d);
-    ingest_hex_encode(d, sizeof(d), m->sha);
+    rt_script_init(&m->script, "callmodel", ingest_callmodel_script);
     return m;
 }
 
@@ -265,7 +214,7 @@ void ingest_callmodel_free(struct ingest_callmodel *m)
 
 void ingest_callmodel_on_ready(struct ingest_callmodel *m)
 {
-    rt_rconn_cmd(m->rc, on_script_load, NULL, "SCRIPT LOAD %s", ingest_callmodel_script);
+    rt_script_load(&m->script, m->rc);
 }
 
 /* "<prefix>:<provider>:<first 32 hex of SHA-256(parts)>": bounded whatever the provider sent. */
@@ -280,25 +229,6 @@ static int hashed_key(char *buf, size_t cap, const char *tenant, const char *pre
     /* rt_name_key validates channel names; these internal keys are built directly */
     int n = snprintf(buf, cap, "rt:{%s}:%s", tenant, ch);
     return n > 0 && (size_t)n < cap ? 0 : RT_E2BIG;
-}
-
-static void push(struct pending *q, const char *s, size_t len)
-{
-    RT_ASSERT(q->argc < NARGS);
-    q->argv[q->argc] = rt_xstrndup(s, len);
-    q->argvlen[q->argc++] = len;
-}
-
-static void pushs(struct pending *q, const char *s)
-{
-    push(q, s ? s : "", s ? strlen(s) : 0);
-}
-
-static void pushn(struct pending *q, long long v)
-{
-    char b[32];
-    snprintf(b, sizeof(b), "%lld", v);
-    pushs(q, b);
 }
 
 int ingest_callmodel_apply(struct ingest_callmodel *m, const char *tenant,
@@ -324,35 +254,30 @@ int ingest_callmodel_apply(struct ingest_callmodel *m, const char *tenant,
     if (c->duration >= 0)
         snprintf(dur, sizeof(dur), "%lld", c->duration);
 
-    struct pending *q = rt_xcalloc(1, sizeof(*q));
-    q->m = m;
-    q->cb = cb;
-    q->arg = arg;
-    q->event = ingest_call_event_name(c->state);
-    pushs(q, "EVALSHA");
-    pushs(q, m->sha);
-    pushs(q, "4");
-    pushs(q, kstate);
-    pushs(q, kdedupe);
-    pushs(q, kcalls);
-    pushs(q, RT_CALLS_ALL_KEY);
-    pushn(q, c->state);
-    pushn(q, c->seq);
-    pushs(q, body);
-    pushs(q, alt);
-    pushn(q, (long long)m->opts.maxlen);
-    pushn(q, m->opts.dedupe_ttl_s);
-    pushn(q, m->opts.state_ttl_s);
-    pushs(q, ingest_call_state_name(c->state));
-    pushs(q, c->outcome);
-    pushs(q, c->alt_outcome);
-    pushs(q, c->event_time);
-    pushs(q, dur);
-    pushs(q, c->sip_code);
+    struct rt_script_call *q = rt_script_call_new(&m->script, 4);
+    rt_script_arg_str(q, kstate);
+    rt_script_arg_str(q, kdedupe);
+    rt_script_arg_str(q, kcalls);
+    rt_script_arg_str(q, RT_CALLS_ALL_KEY);
+    rt_script_arg_num(q, c->state);
+    rt_script_arg_num(q, c->seq);
+    rt_script_arg_str(q, body);
+    rt_script_arg_str(q, alt);
+    rt_script_arg_num(q, (long long)m->opts.maxlen);
+    rt_script_arg_num(q, m->opts.dedupe_ttl_s);
+    rt_script_arg_num(q, m->opts.state_ttl_s);
+    rt_script_arg_str(q, ingest_call_state_name(c->state));
+    rt_script_arg_str(q, c->outcome);
+    rt_script_arg_str(q, c->alt_outcome);
+    rt_script_arg_str(q, c->event_time);
+    rt_script_arg_str(q, dur);
+    rt_script_arg_str(q, c->sip_code);
     free(body);
     free(alt);
-    if (send_pending(q)) {
-        pending_free(q);
+    struct pending *p = rt_xcalloc(1, sizeof(*p));
+    *p = (struct pending){.cb = cb, .arg = arg, .event = ingest_call_event_name(c->state)};
+    if (rt_script_send(q, m->rc, on_reply, p)) {
+        free(p);
         return RT_ENOTREADY;
     }
     return 0;
