@@ -1,4 +1,4 @@
-// Live call board: clients/js/rt-client.js on the `calls` and `health` channels.
+// Live call board: clients/js/rt-client.js on the `calls`, `health` and `tenant` channels.
 // Settings come from the URL fragment (never from the page source):
 //   #token=<JWT>        demo token (kept in sessionStorage of this tab, removed from the URL)
 //   &edge=<ws url>      WebSocket URL (default: /ws on this host)
@@ -179,6 +179,42 @@ async function fetchHealth(token) {
     }
 }
 
+// ---- activity: the app's own events on the tenant channel (publish API, row changes) -------
+
+const MAX_ACTIVITY = 12;
+const jobs = new Map(); // import job -> its list item, updated in place
+
+function onTenantEvent(ev) {
+    const d = ev.data || {};
+    const list = $('activity');
+    if (ev.event === 'import_progress' && d.job != null) {
+        const total = Number(d.total) || 0;
+        const pct = total > 0 ? Math.min(100, Math.round((Number(d.done) / total) * 100)) : 0;
+        const key = String(d.job);
+        let li = jobs.get(key);
+        if (!li) {
+            li = document.createElement('li');
+            li.dataset.job = key;
+            li.append(document.createElement('span'), document.createElement('progress'));
+            jobs.set(key, li);
+        }
+        li.firstChild.textContent = `${d.job}: ${d.done} / ${total}`;
+        li.lastChild.max = 100;
+        li.lastChild.value = pct;
+        list.prepend(li);
+    } else {
+        const li = document.createElement('li');
+        li.textContent = `${time(new Date().toISOString())} ${ev.event}`;
+        list.prepend(li);
+    }
+    while (list.children.length > MAX_ACTIVITY) {
+        const last = list.lastChild;
+        if (last.dataset.job) jobs.delete(last.dataset.job);
+        last.remove();
+    }
+    $('activity-empty').hidden = list.children.length > 0;
+}
+
 // ---- connection ---------------------------------------------------------------------------
 
 const BADGE = { connected: 'Live', connecting: 'Connecting', reconnecting: 'Reconnecting', offline: 'Offline' };
@@ -229,6 +265,7 @@ function start(token) {
     for (const ch of settings.channels)
         client.subscribe(ch, { onEvent: onCallEvent, since: settings.history ? '0-0' : undefined });
     client.subscribe('health', { onEvent: (ev) => ev.data && showHealth(ev.data) });
+    client.subscribe('tenant', { onEvent: onTenantEvent });
     client.connect();
     fetchHealth(token);
     window.rtDashboard = { client, active, recent }; // for debugging and the browser test

@@ -3,10 +3,19 @@
 # packages, builds, starts PostgreSQL (wal_level=logical, demo schema) and redis-server under
 # .local/, starts rt-ingest, rt-edge and rt-health, prints every URL and a demo token, and stops
 # everything it started on Ctrl-C.
-# Usage (as root on Debian 12): bash deploy/local.sh
+# Usage (as root on Debian 12): bash deploy/local.sh [--demo]
+#   --demo   also run deploy/demo-traffic.sh: calls in PostgreSQL, signed Twilio webhooks and
+#            publish-API events for tenant acme, so the dashboard moves on its own.
 # Ports (override by environment): RT_LOCAL_PG_PORT 54329, RT_LOCAL_REDIS_PORT 63799, and the
 # processes' own RT_EDGE_LISTEN 127.0.0.1:8080, RT_INGEST_LISTEN :8081, RT_HEALTH_LISTEN :8082.
 set -euo pipefail
+demo=0
+for a in "$@"; do
+    case $a in
+    --demo) demo=1 ;;
+    *) echo "usage: bash deploy/local.sh [--demo]" >&2; exit 2 ;;
+    esac
+done
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash deploy/install-deps.sh
@@ -27,7 +36,8 @@ stop_all() {
     trap - INT TERM EXIT
     echo
     echo "stopping..."
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    # newest first: the demo traffic stops before the servers it talks to
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     [ -f "$state/redis.pid" ] && kill -TERM "$(cat "$state/redis.pid")" 2>/dev/null || true
     as_pg "$PGBIN/pg_ctl" -D "$state/pg" -m fast -w stop >/dev/null 2>&1 || true
@@ -62,6 +72,17 @@ done
 # A demo HS256 secret, made once per checkout and never committed (.local is ignored).
 [ -s "$state/jwt_secret" ] || openssl rand -hex 32 >"$state/jwt_secret"
 chmod 600 "$state/jwt_secret"
+# Webhook secrets and a publish API key for tenant acme, also made once and kept in .local.
+if [ ! -s "$state/twilio_token" ]; then
+    openssl rand -hex 16 >"$state/twilio_token"
+    openssl rand -hex 32 >"$state/api_key"
+fi
+chmod 600 "$state/twilio_token" "$state/api_key"
+printf '{"tenants": {"acme": {"twilio": {"auth_tokens": ["%s"]}}}}\n' "$(cat "$state/twilio_token")" \
+    >"$state/webhook_secrets.json"
+printf '{"tenants": {"acme": ["sha256:%s"]}}\n' "$(tr -d '\n' <"$state/api_key" | sha256sum | cut -d' ' -f1)" \
+    >"$state/api_keys.json"
+chmod 600 "$state/webhook_secrets.json" "$state/api_keys.json"
 export RT_REDIS_URL=redis://127.0.0.1:$redis_port/0
 export RT_JWT_SECRET_FILE=$state/jwt_secret
 export RT_PG_CONNINFO="host=127.0.0.1 port=$pg_port dbname=rt_demo user=postgres"
@@ -70,6 +91,9 @@ export RT_EDGE_DASHBOARD_DIR=${RT_EDGE_DASHBOARD_DIR:-$root/dashboard}
 export RT_EDGE_LISTEN=${RT_EDGE_LISTEN:-127.0.0.1:8080}
 export RT_INGEST_LISTEN=${RT_INGEST_LISTEN:-127.0.0.1:8081}
 export RT_HEALTH_LISTEN=${RT_HEALTH_LISTEN:-127.0.0.1:8082}
+export RT_WEBHOOK_SECRETS=$state/webhook_secrets.json
+export RT_API_KEYS=$state/api_keys.json
+export RT_PUBLIC_URL=${RT_PUBLIC_URL:-http://$RT_INGEST_LISTEN}
 
 start() { # name exe
     "$root/build/$2" 2>"$state/logs/$1.log" &
@@ -118,7 +142,21 @@ Demo token (tenant acme, user u-demo, valid 24 h; signed with the secret in .loc
 
 Dashboard (live call board of tenant acme):
   http://$RT_EDGE_LISTEN/dashboard/#token=$token
+
+Tenant acme's Twilio auth token and publish API key: .local/twilio_token, .local/api_key
+  curl -H "Authorization: Bearer \$(cat .local/api_key)" -d '{"channel":"tenant","event":"hello","data":{}}' \\
+       http://$RT_INGEST_LISTEN/api/v1/publish
 INFO
+
+if [ "$demo" = 1 ]; then
+    DEMO_PG_CONNINFO="$RT_PG_CONNINFO" DEMO_INGEST_URL="http://$RT_INGEST_LISTEN" \
+        DEMO_PUBLIC_URL="$RT_PUBLIC_URL" DEMO_TENANT=acme DEMO_PG_TENANTS="acme globex" \
+        DEMO_TWILIO_TOKEN="$(cat "$state/twilio_token")" DEMO_API_KEY="$(cat "$state/api_key")" \
+        bash "$root/deploy/demo-traffic.sh" >"$state/logs/demo-traffic.log" 2>&1 &
+    pids+=($!)
+    echo
+    echo "Demo traffic is running (calls in PostgreSQL, Twilio webhooks, publish API); log: .local/logs/demo-traffic.log"
+fi
 
 # Stay in the foreground until Ctrl-C or until a process dies.
 while :; do
