@@ -1,4 +1,5 @@
 #include "webhook_generic.h"
+#include "eventtime.h"
 #include "sigutil.h"
 #include "webhook_json.h"
 
@@ -93,7 +94,7 @@ int ingest_generic_normalize(const char *body, size_t len, struct ingest_call *c
               ingest_call_set(&c->provider_status, status) &&
               ingest_call_set(&c->hangup_cause, ingest_json_str(root, "hangup_cause")) &&
               ingest_call_set(&c->sip_code, ingest_json_str(root, "sip_code")) &&
-              ingest_call_set(&c->event_time, ingest_json_str(root, "timestamp"));
+              ingest_call_set_time(&c->event_time, ingest_json_str(root, "timestamp"));
     rc = ok ? 0 : RT_EINVAL;
 out:
     if (rc)

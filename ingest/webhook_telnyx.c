@@ -1,4 +1,5 @@
 #include "webhook_telnyx.h"
+#include "eventtime.h"
 #include "sigutil.h"
 #include "webhook_json.h"
 
@@ -114,7 +115,7 @@ int ingest_telnyx_normalize(const char *body, size_t len, struct ingest_call *c)
               ingest_call_set(&c->provider_status, type) &&
               ingest_call_set(&c->hangup_cause, ingest_json_str(pl, "hangup_cause")) &&
               ingest_call_set(&c->sip_code, ingest_json_str(pl, "sip_hangup_cause")) &&
-              ingest_call_set(&c->event_time, ingest_json_str(data, "occurred_at")) &&
+              ingest_call_set_time(&c->event_time, ingest_json_str(data, "occurred_at")) &&
               ingest_call_set(&c->dedupe, id); /* data.id: meta.attempt changes on retries */
     rc = ok ? 0 : RT_EINVAL;
 out:

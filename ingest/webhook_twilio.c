@@ -1,4 +1,5 @@
 #include "webhook_twilio.h"
+#include "eventtime.h"
 #include "sigutil.h"
 
 #include "rt/err.h"
@@ -313,7 +314,7 @@ int ingest_twilio_normalize(const struct ingest_form *f, struct ingest_call *c)
               ingest_call_set(&c->direction, ingest_form_get(f, "Direction")) &&
               ingest_call_set(&c->provider_status, status) &&
               ingest_call_set(&c->sip_code, ingest_form_get(f, "SipResponseCode")) &&
-              ingest_call_set(&c->event_time, ingest_form_get(f, "Timestamp"));
+              ingest_call_set_time(&c->event_time, ingest_form_get(f, "Timestamp"));
     if (!ok) {
         ingest_call_clear(c);
         return RT_EINVAL;

@@ -1,4 +1,5 @@
 #include "webhook_vonage.h"
+#include "eventtime.h"
 #include "sigutil.h"
 #include "webhook_json.h"
 
@@ -141,7 +142,7 @@ int ingest_vonage_normalize(const char *body, size_t len, const struct ingest_vo
               ingest_call_set(&c->provider_status, status) &&
               ingest_call_set(&c->hangup_cause, ingest_json_str(root, "detail")) &&
               ingest_call_set(&c->sip_code, ingest_json_str(root, "sip_code")) &&
-              ingest_call_set(&c->event_time, ts);
+              ingest_call_set_time(&c->event_time, ts);
     if (!ok)
         goto out;
     if (cl && cl->jti[0]) {

@@ -80,7 +80,7 @@ check "publish-API progress events on the tenant channel ($n)" '[ "$n" -ge 10 ]'
 report() { curl -s -H "Authorization: Bearer admin-key-demo" "http://127.0.0.1:$health/api/calls/health-check?tenant=$tenant"; }
 check "rt-health counted ended calls ($(report | grep -o '"total_calls":[0-9]*'))" \
     'for _ in $(seq 1 100); do report | grep -q "\"total_calls\":[1-9]" && break; sleep 0.1; done; report | grep -q "\"total_calls\":[1-9]"'
-check "rt-health saw the Twilio webhooks" 'report | grep -q "\"twilio\""'
+check "rt-health saw the Twilio webhooks, with a delivery lag from their RFC 2822 Timestamp" 'report | grep -q "\"twilio\":{[^}]*\"lag_ms\":[0-9]"'
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

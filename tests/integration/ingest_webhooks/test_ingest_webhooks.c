@@ -349,7 +349,7 @@ static void test_vectors_end_to_end(void)
     CHECK(ev && strcmp(dget(ev, "outcome"), "failed") == 0, "normal_clearing unanswered");
     CHECK(ev && strcmp(dget(ev, "parent_id"), "428c31b6-abf3-3bc1-b7f4-5013ef9657c1") == 0, "p");
     CHECK(ev && strcmp(dget(ev, "sip_code"), "200") == 0, "sip");
-    CHECK(ev && strcmp(dget(ev, "provider_event_time"), "2023-11-14T22:13:20.000000Z") == 0, "t");
+    CHECK(ev && strcmp(dget(ev, "provider_event_time"), "2023-11-14T22:13:20.000Z") == 0, "t");
     CHECK(ev && dget(ev, "received_at") != NULL, "received_at");
     json_decref(ev);
     ev = last_event(ALL);
