@@ -42,7 +42,7 @@ struct rt_common_cfg {
      .type = RT_CFG_STR,                                                                           \
      .offset = offsetof(CT, member.redis_url),                                                     \
      .def = "redis://127.0.0.1:6379/0",                                                            \
-     .secret = false,                                                                              \
+     .secret = true,                                                                               \
      .check = rt_cfg_check_redis_url,                                                              \
      .help = "Redis to use: redis://[:password@]host:port/db or unix:///path"},                    \
         {.env = "RT_LOG_LEVEL",                                                                    \
