@@ -80,12 +80,10 @@ static void on_timer(void *arg)
     }
 }
 
-static void on_applied(redisAsyncContext *ac, void *r, void *privdata)
+static void on_applied(const redisReply *reply, void *arg)
 {
-    struct apply_req *q = privdata;
+    struct apply_req *q = arg;
     struct health_consumer *c = q->c;
-    redisReply *reply = r;
-    (void)ac;
     c->applying -= q->batch.n;
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == q->batch.n) {
         for (size_t i = 0; i < reply->elements; i++) {
@@ -96,7 +94,7 @@ static void on_applied(redisAsyncContext *ac, void *r, void *privdata)
             } else {
                 rt_metric_inc(c->m_applied);
                 if (v != 3 && c->on_changed)
-                    c->on_changed(q->batch.items[i].tenant, c->arg);
+                    c->on_changed(q->batch.items[i].ev.tenant, c->arg);
             }
         }
     } else if (reply) {
@@ -106,8 +104,6 @@ static void on_applied(redisAsyncContext *ac, void *r, void *privdata)
         rt_metric_inc(c->m_errors);
         c->own_pending = true;
         snprintf(c->pending_cursor, sizeof(c->pending_cursor), "0");
-        if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0)
-            health_callstate_load(c->cs, c->rc);
     }
     /* a NULL reply: the read sent after this batch gets one too and moves the state */
     free(q);
@@ -123,7 +119,7 @@ static void on_acked(redisAsyncContext *ac, void *r, void *privdata)
 static void send_batch(struct health_consumer *c, struct apply_req *q)
 {
     size_t n = q->batch.n;
-    if (n > 0 && health_callstate_apply(c->cs, c->rc, &q->batch, on_applied, q) == 0) {
+    if (n > 0 && health_callstate_apply(c->cs, c->rc, &q->batch, c->name, on_applied, q) == 0) {
         c->applying += n;
         return;
     }
