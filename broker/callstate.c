@@ -63,8 +63,8 @@ int health_ts_parse_ms(const char *ts, uint64_t *out)
         return RT_EINVAL;
     int y = digits(ts, 4), mo = digits(ts + 5, 2), d = digits(ts + 8, 2), h = digits(ts + 11, 2),
         mi = digits(ts + 14, 2), s = digits(ts + 17, 2);
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
-        mi > 59 || s < 0 || s > 60)
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        s < 0 || s > 60)
         return RT_EINVAL;
     const char *p = ts + 19;
     unsigned ms = 0, ndig = 0;

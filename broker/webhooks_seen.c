@@ -76,8 +76,8 @@ bool health_webhooks_mark_stale(struct health_webhook *w, size_t n, long long ac
 {
     bool any = false;
     for (size_t i = 0; i < n; i++) {
-        w[i].stale = active_calls > 0 && w[i].last_ms > 0 &&
-                     (long long)now_ms - w[i].last_ms > stale_ms;
+        w[i].stale =
+            active_calls > 0 && w[i].last_ms > 0 && (long long)now_ms - w[i].last_ms > stale_ms;
         any = any || w[i].stale;
     }
     return any;
