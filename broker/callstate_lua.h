@@ -134,6 +134,8 @@ static const char health_lua_apply[] =
     "end\n"
     "\n"
     "local fields = {'rank', 'state', 'started', 'answered', 'tmo_min'}\n"
+    "-- the due index changes of the whole batch, sent as one ZADD and one ZREM at the end\n"
+    "local dueadd, duerem = {KEYS[2]}, {KEYS[2]}\n"
     "local p = 11 + n\n"
     "while p <= #ARGV do\n"
     "  local t, ncalls = ARGV[p], tonumber(ARGV[p + 1])\n"
@@ -192,10 +194,11 @@ static const char health_lua_apply[] =
     "      if live1 then\n"
     "        local d1 = deadline(c.started, c.answered or c.started, c.rank)\n"
     "        if not live0 or d1 ~= deadline(started0, answered0 or started0, rank0) then\n"
-    "          redis.call('ZADD', KEYS[2], d1, t .. '\\n' .. cid)\n"
+    "          dueadd[#dueadd + 1] = d1\n"
+    "          dueadd[#dueadd + 1] = t .. '\\n' .. cid\n"
     "        end\n"
     "      elseif live0 then\n"
-    "        redis.call('ZREM', KEYS[2], t .. '\\n' .. cid)\n"
+    "        duerem[#duerem + 1] = t .. '\\n' .. cid\n"
     "      end\n"
     "      if not rank0 then calls = calls + 1 end\n"
     "      active = active + (live1 and 1 or 0) - (live0 and 1 or 0)\n"
@@ -268,6 +271,8 @@ static const char health_lua_apply[] =
     "    end\n"
     "  end\n"
     "end\n"
+    "if #dueadd > 1 then redis.call('ZADD', unpack(dueadd)) end\n"
+    "if #duerem > 1 then redis.call('ZREM', unpack(duerem)) end\n"
     "return out\n";
 
 static const char health_lua_due[] =
