@@ -8,6 +8,8 @@
 #    rt-health and of redis-server. Order "calls" puts a call's 4 events next to each other (a
 #    read batch holds whole calls); "spread" puts every call's initiated first, then every
 #    ringing, and so on (each event of a batch is another call, as with many concurrent calls).
+#    BENCH_STATS=<regex> picks the INFO commandstats lines printed (default evalsha|xreadgroup;
+#    "." prints all, including the commands the scripts ran).
 # 2. GET /api/calls/health-check (admin key) and GET /readyz under wrk (if installed): paced
 #    near the target rates, then closed-loop at 8 and 32 connections (saturation).
 set -euo pipefail
@@ -73,7 +75,7 @@ ms=$(((end - start) / 1000000))
 echo "apply: $n events in $ms ms = $((n * 1000 / (ms > 0 ? ms : 1))) events/s" \
      "(rt-health CPU $((ticks * 1000 / hz)) ms = $((ticks * 1000000 / hz / n)) us/event;" \
      "redis-server CPU $(((rcpu1 - rcpu0) / 1000)) ms = $(((rcpu1 - rcpu0) / n)) us/event)"
-rc INFO commandstats | grep -E "evalsha|xreadgroup" | tr -d "\r"
+rc INFO commandstats | grep -E "${BENCH_STATS:-evalsha|xreadgroup}" | tr -d "\r"
 echo "check: total_calls of b1 = $(rc HGET 'rt:{b1}:h:tenant' calls), events = $(rc HGET 'rt:{b1}:h:tenant' events)"
 
 hport=$(grep -o '"process.ready".*"port":[0-9]*' "$dir/health.log" | grep -o '[0-9]*$')
