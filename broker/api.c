@@ -1,4 +1,5 @@
 #include "api.h"
+#include "cors.h"
 #include "status.h"
 
 #include "rt/err.h"
@@ -180,7 +181,7 @@ static void on_health_check(struct evhttp_request *req, void *arg)
     struct health_api *a = arg;
     char tenant[RT_TENANT_MAX + 1];
     const char *why;
-    if (!method_ok(req))
+    if (health_cors_handle(a->o.cfg->cors_origins, req) || !method_ok(req))
         return;
     if (!query_tenant(req, tenant, sizeof(tenant))) {
         rt_httpd_reply_error(req, 400, "bad_request", "tenant parameter missing or invalid");
@@ -270,7 +271,7 @@ static void on_summary(struct evhttp_request *req, void *arg)
 {
     struct health_api *a = arg;
     const char *why;
-    if (!method_ok(req))
+    if (health_cors_handle(a->o.cfg->cors_origins, req) || !method_ok(req))
         return;
     int st = authorize(a, req, NULL, &why);
     if (st) {
@@ -327,6 +328,8 @@ int health_api_open(struct health_api **out, const struct health_api_opts *o)
         return rc;
     a->m_denied = rt_metrics_get(o->metrics, RT_METRIC_COUNTER, "rt_health_api_denied_total",
                                  "health API requests refused (401/403)", NULL, NULL, 0);
+    /* both routes answer OPTIONS (CORS preflight, health_cors_handle) */
+    rt_httpd_allow_options(o->httpd);
     rt_httpd_route(o->httpd, "/api/calls/health-check", false, on_health_check, a);
     rt_httpd_route(o->httpd, "/api/v1/health/summary", false, on_summary, a);
     return 0;

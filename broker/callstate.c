@@ -4,40 +4,31 @@
 #include "rt/envelope.h"
 #include "rt/err.h"
 #include "rt/log.h"
+#include "rt/loop.h"
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define BUCKET_TTL_S 7200         /* two hours: the 60 min window plus margin */
-#define TOTALS_TTL_S (30 * 86400) /* renewed on every new call */
-
-static const char *const script_text[HEALTH_SCRIPT_COUNT] = {
-    health_lua_apply,
-    health_lua_due,
-    health_lua_mark,
-    health_lua_report,
-};
+#define TOTALS_TTL_S (30 * 86400) /* the tenant hash; renewed at most daily */
 
 struct health_callstate {
     const struct health_config *cfg; /* borrowed */
-    char sha[HEALTH_SCRIPT_COUNT][41];
+    struct rt_script scripts[HEALTH_SCRIPT_COUNT];
 };
 
 struct health_callstate *health_callstate_new(const struct health_config *cfg)
 {
     struct health_callstate *cs = rt_xcalloc(1, sizeof(*cs));
     cs->cfg = cfg;
-    for (int s = 0; s < HEALTH_SCRIPT_COUNT; s++) {
-        unsigned char d[SHA_DIGEST_LENGTH];
-        SHA1((const unsigned char *)script_text[s], strlen(script_text[s]), d);
-        for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
-            snprintf(cs->sha[s] + 2 * i, 3, "%02x", d[i]);
-    }
+    rt_script_init(&cs->scripts[HEALTH_SCRIPT_APPLY], "health_apply", health_lua_apply);
+    rt_script_init(&cs->scripts[HEALTH_SCRIPT_DUE], "health_due", health_lua_due);
+    rt_script_init(&cs->scripts[HEALTH_SCRIPT_MARK], "health_mark", health_lua_mark);
+    rt_script_init(&cs->scripts[HEALTH_SCRIPT_REPORT], "health_report", health_lua_report);
     return cs;
 }
 
@@ -46,48 +37,55 @@ void health_callstate_free(struct health_callstate *cs)
     free(cs);
 }
 
-static void on_load(redisAsyncContext *ac, void *r, void *priv)
-{
-    redisReply *reply = r;
-    (void)ac;
-    (void)priv;
-    if (reply && reply->type == REDIS_REPLY_ERROR)
-        RT_ERROR("health.script_load_failed", "SCRIPT LOAD failed", RT_LF_STR("reply", reply->str));
-}
-
 void health_callstate_load(struct health_callstate *cs, struct rt_rconn *rc)
 {
     for (int s = 0; s < HEALTH_SCRIPT_COUNT; s++)
-        rt_rconn_cmd(rc, on_load, cs, "SCRIPT LOAD %s", script_text[s]);
+        rt_script_load(&cs->scripts[s], rc);
+}
+
+/* n decimal digits at p; -1 when any is not a digit. */
+static int digits(const char *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
 }
 
 int health_ts_parse_ms(const char *ts, uint64_t *out)
 {
-    struct tm tm = {0};
-    int y, mo, d, h, mi, s, n = 0;
-    if (!ts || sscanf(ts, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 ||
-        n != 19 || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    /* by hand, not sscanf: every call event carries two or three timestamps */
+    if (!ts || strnlen(ts, 20) < 20 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' ||
+        ts[13] != ':' || ts[16] != ':')
+        return RT_EINVAL;
+    int y = digits(ts, 4), mo = digits(ts + 5, 2), d = digits(ts + 8, 2), h = digits(ts + 11, 2),
+        mi = digits(ts + 14, 2), s = digits(ts + 17, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        s < 0 || s > 60)
         return RT_EINVAL;
     const char *p = ts + 19;
-    unsigned ms = 0, digits = 0;
+    unsigned ms = 0, ndig = 0;
     if (*p == '.') {
-        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-            if (digits < 3)
+        for (p++; *p >= '0' && *p <= '9'; p++, ndig++)
+            if (ndig < 3)
                 ms = ms * 10 + (unsigned)(*p - '0');
-        if (digits == 0)
+        if (ndig == 0)
             return RT_EINVAL;
-        for (; digits < 3; digits++)
+        for (; ndig < 3; ndig++)
             ms *= 10;
     }
     if (strcmp(p, "Z") != 0)
         return RT_EINVAL;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = s;
-    *out = (uint64_t)timegm(&tm) * 1000 + ms;
+    /* days from the civil date (proleptic Gregorian), as timegm does without its locking */
+    int yy = mo <= 2 ? y - 1 : y;
+    int era = yy / 400, yoe = yy - era * 400;
+    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long long days = (long long)era * 146097 + doe - 719468;
+    *out = (uint64_t)((days * 86400 + h * 3600 + mi * 60 + s) * 1000 + ms);
     return 0;
 }
 
@@ -197,25 +195,6 @@ out:
     return rc;
 }
 
-/* Runs EVALSHA with up to 32 string arguments after the script hash and key count. */
-static int evalsha(struct health_callstate *cs, struct rt_rconn *rc, enum health_script s,
-                   int nkeys, const char *const *args, int nargs, redisCallbackFn *cb, void *priv)
-{
-    const char *argv[36];
-    size_t lens[36];
-    char nk[8];
-    RT_ASSERT(nargs <= 32);
-    snprintf(nk, sizeof(nk), "%d", nkeys);
-    argv[0] = "EVALSHA";
-    argv[1] = cs->sha[s];
-    argv[2] = nk;
-    for (int i = 0; i < nargs; i++)
-        argv[3 + i] = args[i];
-    for (int i = 0; i < 3 + nargs; i++)
-        lens[i] = strlen(argv[i]);
-    return rt_rconn_cmdargv(rc, cb, priv, 3 + nargs, argv, lens);
-}
-
 static void tenant_key(char *buf, size_t cap, const char *tenant, const char *suffix)
 {
     snprintf(buf, cap, "rt:{%s}:h:%s", tenant, suffix);
@@ -227,135 +206,194 @@ void health_apply_batch_add(struct health_apply_batch *b, const char *sid,
     RT_ASSERT(b->n < HEALTH_APPLY_MAX);
     struct health_apply_item *it = &b->items[b->n++];
     snprintf(it->sid, sizeof(it->sid), "%s", sid);
-    snprintf(it->tenant, sizeof(it->tenant), "%s", ev->tenant);
-    snprintf(it->call_id, sizeof(it->call_id), "%s", ev->call_id);
-    snprintf(it->rank, sizeof(it->rank), "%d", ev->rank);
-    snprintf(it->state, sizeof(it->state), "%s", ev->state);
-    snprintf(it->outcome, sizeof(it->outcome), "%s",
-             ev->rank == 4 ? health_outcome_name(ev->outcome) : "");
-    snprintf(it->ev_ms, sizeof(it->ev_ms), "%llu", (unsigned long long)ev->ev_ms);
-    snprintf(it->provider, sizeof(it->provider), "%s", ev->provider);
-    snprintf(it->received_ms, sizeof(it->received_ms), "%llu", (unsigned long long)ev->received_ms);
-    if (ev->lag_ms >= 0)
-        snprintf(it->lag_ms, sizeof(it->lag_ms), "%lld", ev->lag_ms);
-    else
-        it->lag_ms[0] = '\0';
+    it->ev = *ev;
 }
 
-#define APPLY_FIXED     13 /* EVALSHA sha nkeys, 3 keys, 7 arguments */
-#define APPLY_PER_EVENT 10
+/* Tenant, then call id, then stream order (the items are one array). */
+static int item_cmp(const void *x, const void *y)
+{
+    const struct health_apply_item *a = *(const struct health_apply_item *const *)x;
+    const struct health_apply_item *b = *(const struct health_apply_item *const *)y;
+    int c = strcmp(a->ev.tenant, b->ev.tenant);
+    if (c == 0)
+        c = strcmp(a->ev.call_id, b->ev.call_id);
+    return c ? c : (a > b) - (a < b);
+}
+
+/* The events of one call: index (1-based, batch order), rank, outcome, times, provider, lag. */
+static void add_event(struct rt_script_call *sc, const struct health_apply_batch *b,
+                      const struct health_apply_item *it)
+{
+    const struct health_event *ev = &it->ev;
+    rt_script_arg_num(sc, (long long)(it - b->items) + 1);
+    rt_script_arg_num(sc, ev->rank);
+    rt_script_arg_str(sc, ev->rank == 4 ? health_outcome_name(ev->outcome) : "");
+    rt_script_arg_num(sc, (long long)ev->ev_ms);
+    rt_script_arg_str(sc, ev->provider);
+    rt_script_arg_num(sc, (long long)ev->received_ms);
+    if (ev->lag_ms >= 0)
+        rt_script_arg_num(sc, ev->lag_ms);
+    else
+        rt_script_arg_str(sc, "");
+}
+
+/* Appends the tenant and call groups of sorted[from, to) (one tenant). */
+static void add_tenant(struct rt_script_call *sc, const struct health_apply_batch *b,
+                       const struct health_apply_item *const *sorted, size_t from, size_t to)
+{
+    size_t ncalls = 0;
+    for (size_t i = from; i < to; i++)
+        if (i == from || strcmp(sorted[i]->ev.call_id, sorted[i - 1]->ev.call_id) != 0)
+            ncalls++;
+    rt_script_arg_str(sc, sorted[from]->ev.tenant);
+    rt_script_arg_num(sc, (long long)ncalls);
+    for (size_t i = from; i < to;) {
+        size_t j = i + 1;
+        while (j < to && strcmp(sorted[j]->ev.call_id, sorted[i]->ev.call_id) == 0)
+            j++;
+        rt_script_arg_str(sc, sorted[i]->ev.call_id);
+        rt_script_arg_num(sc, (long long)(j - i));
+        for (size_t k = i; k < j; k++)
+            add_event(sc, b, sorted[k]);
+        i = j;
+    }
+}
 
 int health_callstate_apply(struct health_callstate *cs, struct rt_rconn *rc,
-                           const struct health_apply_batch *b, redisCallbackFn *cb, void *priv)
+                           const struct health_apply_batch *b, const char *consumer,
+                           rt_script_fn cb, void *arg)
 {
     const struct health_config *c = cs->cfg;
-    char n[6][24];
-    const char *argv[APPLY_FIXED + APPLY_PER_EVENT * HEALTH_APPLY_MAX];
-    size_t lens[APPLY_FIXED + APPLY_PER_EVENT * HEALTH_APPLY_MAX];
-    snprintf(n[0], sizeof(n[0]), "%lld", c->ring_timeout_ms);
-    snprintf(n[1], sizeof(n[1]), "%lld", c->max_call_ms);
-    snprintf(n[2], sizeof(n[2]), "%lld", c->grace_ms);
-    snprintf(n[3], sizeof(n[3]), "%lld", c->call_ttl_s);
-    snprintf(n[4], sizeof(n[4]), "%d", BUCKET_TTL_S);
-    snprintf(n[5], sizeof(n[5]), "%d", TOTALS_TTL_S);
-    const char *fixed[APPLY_FIXED] = {"EVALSHA",
-                                      cs->sha[HEALTH_SCRIPT_APPLY],
-                                      "3",
-                                      RT_CALLS_ALL_KEY,
-                                      HEALTH_DUE_KEY,
-                                      HEALTH_TENANTS_KEY,
-                                      c->group,
-                                      n[0],
-                                      n[1],
-                                      n[2],
-                                      n[3],
-                                      n[4],
-                                      n[5]};
-    int argc = 0;
-    for (int i = 0; i < APPLY_FIXED; i++)
-        argv[argc++] = fixed[i];
+    const struct health_apply_item *sorted[HEALTH_APPLY_MAX];
+    struct rt_script_call *sc = rt_script_call_new(&cs->scripts[HEALTH_SCRIPT_APPLY], 3);
+    rt_script_arg_str(sc, RT_CALLS_ALL_KEY);
+    rt_script_arg_str(sc, HEALTH_DUE_KEY);
+    rt_script_arg_str(sc, HEALTH_TENANTS_KEY);
+    rt_script_arg_str(sc, c->group);
+    rt_script_arg_str(sc, consumer);
+    rt_script_arg_num(sc, c->ring_timeout_ms);
+    rt_script_arg_num(sc, c->max_call_ms);
+    rt_script_arg_num(sc, c->grace_ms);
+    rt_script_arg_num(sc, c->call_ttl_s);
+    rt_script_arg_num(sc, BUCKET_TTL_S);
+    rt_script_arg_num(sc, TOTALS_TTL_S);
+    rt_script_arg_num(sc, (long long)rt_wall_ms());
+    rt_script_arg_num(sc, (long long)b->n);
     for (size_t i = 0; i < b->n; i++) {
-        const struct health_apply_item *it = &b->items[i];
-        const char *ev[APPLY_PER_EVENT] = {it->sid,         it->tenant,  it->call_id, it->rank,
-                                           it->state,       it->outcome, it->ev_ms,   it->provider,
-                                           it->received_ms, it->lag_ms};
-        for (int k = 0; k < APPLY_PER_EVENT; k++)
-            argv[argc++] = ev[k];
+        rt_script_arg_str(sc, b->items[i].sid);
+        sorted[i] = &b->items[i];
     }
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    return rt_rconn_cmdargv(rc, cb, priv, argc, argv, lens);
+    /* grouped per tenant and call, so the script reads and writes each hash once per batch */
+    qsort(sorted, b->n, sizeof(sorted[0]), item_cmp);
+    for (size_t i = 0; i < b->n;) {
+        size_t j = i + 1;
+        while (j < b->n && strcmp(sorted[j]->ev.tenant, sorted[i]->ev.tenant) == 0)
+            j++;
+        add_tenant(sc, b, sorted, i, j);
+        i = j;
+    }
+    return rt_script_send(sc, rc, cb, arg);
 }
 
 int health_callstate_due(struct health_callstate *cs, struct rt_rconn *rc, uint64_t now_ms,
-                         unsigned limit, redisCallbackFn *cb, void *priv)
+                         unsigned limit, rt_script_fn cb, void *arg)
 {
-    char now[24], lim[16];
-    snprintf(now, sizeof(now), "%llu", (unsigned long long)now_ms);
-    snprintf(lim, sizeof(lim), "%u", limit);
-    const char *args[] = {HEALTH_DUE_KEY, now, lim};
-    return evalsha(cs, rc, HEALTH_SCRIPT_DUE, 1, args, 3, cb, priv);
+    struct rt_script_call *sc = rt_script_call_new(&cs->scripts[HEALTH_SCRIPT_DUE], 1);
+    rt_script_arg_str(sc, HEALTH_DUE_KEY);
+    rt_script_arg_num(sc, (long long)now_ms);
+    rt_script_arg_num(sc, limit);
+    return rt_script_send(sc, rc, cb, arg);
 }
 
 int health_callstate_mark(struct health_callstate *cs, struct rt_rconn *rc, const char *tenant,
-                          const char *call_id, uint64_t now_ms, redisCallbackFn *cb, void *priv)
+                          const char *call_id, uint64_t now_ms, rt_script_fn cb, void *arg)
 {
     const struct health_config *c = cs->cfg;
-    char call[RT_KEY_MAX + HEALTH_CALL_ID_MAX + 16], active[RT_KEY_MAX], prefix[RT_KEY_MAX],
-        n[6][24];
+    char call[RT_KEY_MAX + HEALTH_CALL_ID_MAX + 16], tk[RT_KEY_MAX], prefix[RT_KEY_MAX];
     tenant_key(call, sizeof(call), tenant, "call:");
     strncat(call, call_id, sizeof(call) - strlen(call) - 1);
-    tenant_key(active, sizeof(active), tenant, "active");
+    tenant_key(tk, sizeof(tk), tenant, "tenant");
     tenant_key(prefix, sizeof(prefix), tenant, "");
-    snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)now_ms);
-    snprintf(n[1], sizeof(n[1]), "%lld", c->ring_timeout_ms);
-    snprintf(n[2], sizeof(n[2]), "%lld", c->max_call_ms);
-    snprintf(n[3], sizeof(n[3]), "%lld", c->grace_ms);
-    snprintf(n[4], sizeof(n[4]), "%lld", c->call_ttl_s);
-    snprintf(n[5], sizeof(n[5]), "%d", BUCKET_TTL_S);
-    const char *args[] = {call, active, HEALTH_DUE_KEY, prefix, call_id, tenant,
-                          n[0], n[1],   n[2],           n[3],   n[4],    n[5]};
-    return evalsha(cs, rc, HEALTH_SCRIPT_MARK, 3, args, sizeof(args) / sizeof(args[0]), cb, priv);
+    struct rt_script_call *sc = rt_script_call_new(&cs->scripts[HEALTH_SCRIPT_MARK], 3);
+    rt_script_arg_str(sc, call);
+    rt_script_arg_str(sc, tk);
+    rt_script_arg_str(sc, HEALTH_DUE_KEY);
+    rt_script_arg_str(sc, prefix);
+    rt_script_arg_str(sc, call_id);
+    rt_script_arg_str(sc, tenant);
+    rt_script_arg_num(sc, (long long)now_ms);
+    rt_script_arg_num(sc, c->ring_timeout_ms);
+    rt_script_arg_num(sc, c->max_call_ms);
+    rt_script_arg_num(sc, c->grace_ms);
+    rt_script_arg_num(sc, c->call_ttl_s);
+    rt_script_arg_num(sc, BUCKET_TTL_S);
+    return rt_script_send(sc, rc, cb, arg);
 }
 
 struct report_req {
-    struct health_callstate *cs; /* borrowed */
-    struct rt_rconn *rc;         /* borrowed */
     health_report_fn cb;
     void *arg; /* borrowed */
     char tenant[RT_TENANT_MAX + 1];
     uint64_t now_ms;
 };
 
+static long long reply_ll(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+}
+
+/* The tenant hash: calls, active, <provider>:at and <provider>:lag (other fields ignored). */
+static void report_tenant(const redisReply *h, struct health_report *out)
+{
+    for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        const redisReply *f = h->element[i], *v = h->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        if (strcmp(f->str, "calls") == 0)
+            out->total_calls = reply_ll(v);
+        else if (strcmp(f->str, "active") == 0)
+            out->active_calls = reply_ll(v) > 0 ? reply_ll(v) : 0;
+        else
+            out->nwebhooks = health_webhooks_add(out->webhooks, out->nwebhooks,
+                                                 HEALTH_MAX_PROVIDERS, f->str, v->str);
+    }
+}
+
+/* One minute bucket `ago` minutes back: outcome counts and sf:<provider> counts. */
+static void report_minute(long long ago, const redisReply *h, struct health_report *out)
+{
+    if (ago < 0 || ago >= HEALTH_RATE_MINUTES || h->type != REDIS_REPLY_ARRAY)
+        return;
+    for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        const redisReply *f = h->element[i], *v = h->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        int o = health_outcome_parse(f->str);
+        if (o >= 0)
+            out->buckets[ago][o] = reply_ll(v);
+        else if (strncmp(f->str, "sf:", 3) == 0)
+            out->nwebhooks =
+                health_webhooks_add_sigfail(out->webhooks, out->nwebhooks, HEALTH_MAX_PROVIDERS,
+                                            f->str + 3, (unsigned)ago, reply_ll(v));
+    }
+}
+
 static int report_parse(const redisReply *r, struct health_report *out)
 {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_INTEGER ||
-        r->element[2]->type != REDIS_REPLY_ARRAY || r->element[3]->type != REDIS_REPLY_ARRAY ||
-        r->element[3]->elements != HEALTH_RATE_MINUTES * HEALTH_OUTCOME_COUNT)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_ARRAY || r->element[1]->type != REDIS_REPLY_ARRAY)
         return RT_EPROTO;
-    out->active_calls = r->element[0]->integer;
-    out->total_calls = r->element[1]->integer;
-    const redisReply *wh = r->element[2];
-    for (size_t i = 0; i + 1 < wh->elements; i += 2)
-        if (wh->element[i]->type == REDIS_REPLY_STRING &&
-            wh->element[i + 1]->type == REDIS_REPLY_STRING)
-            out->nwebhooks =
-                health_webhooks_add(out->webhooks, out->nwebhooks, HEALTH_MAX_PROVIDERS,
-                                    wh->element[i]->str, wh->element[i + 1]->str);
-    for (size_t i = 0; i < r->element[3]->elements; i++) {
-        const redisReply *v = r->element[3]->element[i];
-        out->buckets[i / HEALTH_OUTCOME_COUNT][i % HEALTH_OUTCOME_COUNT] =
-            v->type == REDIS_REPLY_INTEGER ? v->integer : 0;
-    }
+    report_tenant(r->element[0], out);
+    const redisReply *m = r->element[1];
+    for (size_t i = 0; i + 1 < m->elements; i += 2)
+        if (m->element[i]->type == REDIS_REPLY_INTEGER)
+            report_minute(m->element[i]->integer, m->element[i + 1], out);
     return 0;
 }
 
-static void on_report(redisAsyncContext *ac, void *r, void *privdata)
+static void on_report(const redisReply *reply, void *arg)
 {
-    struct report_req *q = privdata;
-    redisReply *reply = r;
-    (void)ac;
+    struct report_req *q = arg;
     if (!reply) {
         q->cb(RT_ECLOSED, NULL, q->arg);
         free(q);
@@ -364,13 +402,9 @@ static void on_report(redisAsyncContext *ac, void *r, void *privdata)
     struct health_report *rep = rt_xcalloc(1, sizeof(*rep));
     snprintf(rep->tenant, sizeof(rep->tenant), "%s", q->tenant);
     rep->now_ms = q->now_ms;
-    int rc = report_parse(reply, rep);
-    if (rc) {
+    if (report_parse(reply, rep) != 0) {
         RT_WARN("health.report_failed", "report script failed",
                 RT_LF_STR("reply", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected"));
-        /* the script cache was flushed: load again, the next report works */
-        if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0)
-            health_callstate_load(q->cs, q->rc);
         q->cb(RT_EREDIS, NULL, q->arg);
     } else {
         q->cb(0, rep, q->arg);
@@ -382,26 +416,24 @@ static void on_report(redisAsyncContext *ac, void *r, void *privdata)
 int health_callstate_report(struct health_callstate *cs, struct rt_rconn *rc, const char *tenant,
                             uint64_t now_ms, health_report_fn cb, void *arg)
 {
-    char active[RT_KEY_MAX], wh[RT_KEY_MAX], totals[RT_KEY_MAX], idx[RT_KEY_MAX],
-        prefix[RT_KEY_MAX], minute[24], nmin[8];
+    char key[RT_KEY_MAX];
     if (!rt_name_tenant_valid(tenant))
         return RT_EINVAL;
-    tenant_key(active, sizeof(active), tenant, "active");
-    tenant_key(wh, sizeof(wh), tenant, "wh");
-    tenant_key(totals, sizeof(totals), tenant, "totals");
-    tenant_key(idx, sizeof(idx), tenant, "mi");
-    tenant_key(prefix, sizeof(prefix), tenant, "");
-    snprintf(minute, sizeof(minute), "%llu", (unsigned long long)(now_ms / 60000));
-    snprintf(nmin, sizeof(nmin), "%d", HEALTH_RATE_MINUTES);
+    struct rt_script_call *sc = rt_script_call_new(&cs->scripts[HEALTH_SCRIPT_REPORT], 2);
+    tenant_key(key, sizeof(key), tenant, "tenant");
+    rt_script_arg_str(sc, key);
+    tenant_key(key, sizeof(key), tenant, "mi");
+    rt_script_arg_str(sc, key);
+    tenant_key(key, sizeof(key), tenant, "");
+    rt_script_arg_str(sc, key);
+    rt_script_arg_num(sc, (long long)(now_ms / 60000));
+    rt_script_arg_num(sc, HEALTH_RATE_MINUTES);
     struct report_req *q = rt_xcalloc(1, sizeof(*q));
-    q->cs = cs;
-    q->rc = rc;
     q->cb = cb;
     q->arg = arg;
     q->now_ms = now_ms;
     snprintf(q->tenant, sizeof(q->tenant), "%s", tenant);
-    const char *args[] = {active, wh, totals, idx, prefix, minute, nmin};
-    int rc2 = evalsha(cs, rc, HEALTH_SCRIPT_REPORT, 4, args, 7, on_report, q);
+    int rc2 = rt_script_send(sc, rc, on_report, q);
     if (rc2)
         free(q);
     return rc2;

@@ -11,6 +11,7 @@
 #include "rt/envelope.h"
 #include "rt/naming.h"
 #include "rt/rconn.h"
+#include "rt/script.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,18 +56,15 @@ struct health_callstate;
 struct health_callstate *health_callstate_new(const struct health_config *cfg);
 void health_callstate_free(struct health_callstate *cs);
 /* SCRIPT LOAD of every script; call on every READY of each connection that runs them, before
- * the first EVALSHA (pipelined ahead of it). */
+ * the first EVALSHA (pipelined ahead of it). A flushed script cache is handled by rt_script. */
 void health_callstate_load(struct health_callstate *cs, struct rt_rconn *rc);
 
-#define HEALTH_APPLY_MAX 128 /* events per apply script call */
+#define HEALTH_APPLY_MAX 256 /* events per apply script call */
 
-/* Events for one apply script call, as the strings the script takes. */
+/* The events of one apply script call, in stream order. */
 struct health_apply_item {
     char sid[RT_STREAM_ID_MAX + 1];
-    char tenant[RT_TENANT_MAX + 1];
-    char call_id[HEALTH_CALL_ID_MAX + 1];
-    char rank[4], state[16], outcome[16], ev_ms[24], provider[HEALTH_PROVIDER_MAX + 1];
-    char received_ms[24], lag_ms[24];
+    struct health_event ev;
 };
 
 struct health_apply_batch {
@@ -77,16 +75,18 @@ struct health_apply_batch {
 /* Adds one event (n must be below HEALTH_APPLY_MAX). */
 void health_apply_batch_add(struct health_apply_batch *b, const char *sid,
                             const struct health_event *ev);
-/* Applies a batch (reply: an array with one integer per event, see the apply script). The
- * batch is copied into the command at once. Returns rt_rconn_cmdargv's code. */
+/* Applies a batch as consumer `consumer` of the group (reply: an array with one integer per
+ * event in batch order, see the apply script). The batch is copied into the command at once.
+ * Returns 0 (cb will run) or RT_ENOTREADY. */
 int health_callstate_apply(struct health_callstate *cs, struct rt_rconn *rc,
-                           const struct health_apply_batch *b, redisCallbackFn *cb, void *priv);
+                           const struct health_apply_batch *b, const char *consumer,
+                           rt_script_fn cb, void *arg);
 /* Lists due calls (reply: flat array of 6 strings per call). */
 int health_callstate_due(struct health_callstate *cs, struct rt_rconn *rc, uint64_t now_ms,
-                         unsigned limit, redisCallbackFn *cb, void *priv);
+                         unsigned limit, rt_script_fn cb, void *arg);
 /* Marks a call timed out (reply: 1 marked, 0 not due). */
 int health_callstate_mark(struct health_callstate *cs, struct rt_rconn *rc, const char *tenant,
-                          const char *call_id, uint64_t now_ms, redisCallbackFn *cb, void *priv);
+                          const char *call_id, uint64_t now_ms, rt_script_fn cb, void *arg);
 
 /* A tenant's figures as read by the report script, then completed by health_report_finish. */
 struct health_report {

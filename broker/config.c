@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "cors.h"
+
 #include <stddef.h>
 
 #define C struct health_config
@@ -23,6 +25,12 @@ static const struct rt_cfg_def defs[] = {
      .offset = offsetof(C, admin_key),
      .secret = true,
      .help = "admin bearer key for the summary endpoint"},
+    {.env = "RT_HEALTH_CORS_ORIGINS",
+     .type = RT_CFG_STR,
+     .offset = offsetof(C, cors_origins),
+     .check = health_cors_check,
+     .help = "origins allowed to call the health API from a browser (comma-separated, e.g. "
+             "http://127.0.0.1:8080); unset: no CORS headers"},
     {.env = "RT_HEALTH_GROUP",
      .type = RT_CFG_STR,
      .offset = offsetof(C, group),

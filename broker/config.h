@@ -6,8 +6,9 @@
 
 struct health_config {
     struct rt_common_cfg common;
-    char *listen;    /* RT_HEALTH_LISTEN */
-    char *admin_key; /* RT_ADMIN_KEY, secret */
+    char *listen;       /* RT_HEALTH_LISTEN */
+    char *admin_key;    /* RT_ADMIN_KEY, secret */
+    char *cors_origins; /* RT_HEALTH_CORS_ORIGINS: NULL means no CORS */
     struct rt_jwt_cfg jwt;
     char *group;               /* RT_HEALTH_GROUP: consumer group on rt:calls:all */
     char *consumer;            /* RT_HEALTH_CONSUMER: NULL means <hostname>-<pid> */

@@ -49,7 +49,7 @@ struct apply_req {
     struct health_apply_batch batch;
 };
 
-static void read_next(struct health_consumer *c);
+static void read_next(struct health_consumer *c, bool block);
 
 static void set_state(struct health_consumer *c, enum consumer_state s)
 {
@@ -68,7 +68,7 @@ static void on_timer(void *arg)
     switch (c->state) {
     case CONSUMER_WAITING:
         if (rt_rconn_ready(c->rc))
-            read_next(c);
+            read_next(c, true);
         else
             set_state(c, CONSUMER_DOWN);
         break;
@@ -80,12 +80,10 @@ static void on_timer(void *arg)
     }
 }
 
-static void on_applied(redisAsyncContext *ac, void *r, void *privdata)
+static void on_applied(const redisReply *reply, void *arg)
 {
-    struct apply_req *q = privdata;
+    struct apply_req *q = arg;
     struct health_consumer *c = q->c;
-    redisReply *reply = r;
-    (void)ac;
     c->applying -= q->batch.n;
     if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == q->batch.n) {
         for (size_t i = 0; i < reply->elements; i++) {
@@ -96,7 +94,7 @@ static void on_applied(redisAsyncContext *ac, void *r, void *privdata)
             } else {
                 rt_metric_inc(c->m_applied);
                 if (v != 3 && c->on_changed)
-                    c->on_changed(q->batch.items[i].tenant, c->arg);
+                    c->on_changed(q->batch.items[i].ev.tenant, c->arg);
             }
         }
     } else if (reply) {
@@ -106,8 +104,6 @@ static void on_applied(redisAsyncContext *ac, void *r, void *privdata)
         rt_metric_inc(c->m_errors);
         c->own_pending = true;
         snprintf(c->pending_cursor, sizeof(c->pending_cursor), "0");
-        if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0)
-            health_callstate_load(c->cs, c->rc);
     }
     /* a NULL reply: the read sent after this batch gets one too and moves the state */
     free(q);
@@ -123,7 +119,7 @@ static void on_acked(redisAsyncContext *ac, void *r, void *privdata)
 static void send_batch(struct health_consumer *c, struct apply_req *q)
 {
     size_t n = q->batch.n;
-    if (n > 0 && health_callstate_apply(c->cs, c->rc, &q->batch, on_applied, q) == 0) {
+    if (n > 0 && health_callstate_apply(c->cs, c->rc, &q->batch, c->name, on_applied, q) == 0) {
         c->applying += n;
         return;
     }
@@ -161,8 +157,9 @@ static void add_entry(struct health_consumer *c, struct apply_req *q, const redi
 
 /* Sends the applies of a batch (HEALTH_APPLY_MAX events per script call) and, pipelined behind
  * them, the next read: Redis runs them in order, so the read's reply comes after every apply
- * reply and the process never waits idle between batches. */
-static void apply_entries(struct health_consumer *c, const redisReply *entries)
+ * reply and the process never waits idle between batches. With read_ahead the next read was
+ * already sent before these applies. */
+static void apply_entries(struct health_consumer *c, const redisReply *entries, bool read_ahead)
 {
     struct apply_req *q = NULL;
     for (size_t i = 0; i < entries->elements; i++) {
@@ -179,7 +176,8 @@ static void apply_entries(struct health_consumer *c, const redisReply *entries)
     }
     if (q)
         send_batch(c, q);
-    read_next(c);
+    if (!read_ahead)
+        read_next(c, true);
 }
 
 /* XREADGROUP reply: nil (timeout) or [[stream, [entries]]]. */
@@ -219,10 +217,16 @@ static void on_read(redisAsyncContext *ac, void *r, void *privdata)
                      entries->element[n - 1]->element[0]->str);
     }
     if (!entries || entries->type != REDIS_REPLY_ARRAY || entries->elements == 0) {
-        read_next(c);
+        read_next(c, true);
         return;
     }
-    apply_entries(c, entries);
+    /* a full batch of new entries: more are probably waiting, so the next read (without BLOCK,
+     * which would hold up the applies queued behind it) goes out before this batch is parsed,
+     * and Redis serves it while this process parses */
+    bool ahead = !c->own_pending && entries->elements >= (size_t)c->cfg->batch;
+    if (ahead)
+        read_next(c, false);
+    apply_entries(c, entries, ahead);
 }
 
 /* XAUTOCLAIM reply: [next cursor, [entries], [deleted ids]]. */
@@ -255,15 +259,15 @@ static void on_claim(redisAsyncContext *ac, void *r, void *privdata)
         rt_metric_add(c->m_claimed, (double)entries->elements);
         RT_INFO("health.claimed", "claimed pending entries of another consumer",
                 RT_LF_UINT("count", entries->elements));
-        apply_entries(c, entries);
+        apply_entries(c, entries, false);
         return;
     }
-    read_next(c);
+    read_next(c, true);
 }
 
-static void read_next(struct health_consumer *c)
+static void read_next(struct health_consumer *c, bool block)
 {
-    char count[16], block[16], idle[24];
+    char count[16], ms[16], idle[24];
     int rc;
     snprintf(count, sizeof(count), "%lld", c->cfg->batch);
     set_state(c, CONSUMER_READING);
@@ -274,11 +278,14 @@ static void read_next(struct health_consumer *c)
     } else if (c->own_pending) {
         rc = rt_rconn_cmd(c->rc, on_read, c, "XREADGROUP GROUP %s %s COUNT %s STREAMS %s %s",
                           c->cfg->group, c->name, count, RT_CALLS_ALL_KEY, c->pending_cursor);
-    } else {
-        snprintf(block, sizeof(block), "%lld", c->cfg->block_ms);
+    } else if (block) {
+        snprintf(ms, sizeof(ms), "%lld", c->cfg->block_ms);
         rc =
             rt_rconn_cmd(c->rc, on_read, c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s >",
-                         c->cfg->group, c->name, count, block, RT_CALLS_ALL_KEY);
+                         c->cfg->group, c->name, count, ms, RT_CALLS_ALL_KEY);
+    } else {
+        rc = rt_rconn_cmd(c->rc, on_read, c, "XREADGROUP GROUP %s %s COUNT %s STREAMS %s >",
+                          c->cfg->group, c->name, count, RT_CALLS_ALL_KEY);
     }
     if (rc)
         set_state(c, CONSUMER_DOWN);
@@ -302,7 +309,7 @@ static void on_group(redisAsyncContext *ac, void *r, void *privdata)
     }
     RT_INFO("health.consuming", "consuming call events", RT_LF_STR("stream", RT_CALLS_ALL_KEY),
             RT_LF_STR("group", c->cfg->group), RT_LF_STR("consumer", c->name));
-    read_next(c);
+    read_next(c, true);
 }
 
 static void on_rconn(struct rt_rconn *rc, enum rt_rconn_state state, void *arg)

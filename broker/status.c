@@ -89,11 +89,19 @@ json_t *health_status_json(const struct health_report *r, const struct health_vi
     json_t *wh = json_object();
     for (size_t i = 0; i < r->nwebhooks; i++) {
         const struct health_webhook *w = &r->webhooks[i];
+        json_t *sf = json_object();
+        for (int k = 0; k < HEALTH_RATE_WINDOWS; k++) {
+            char name[8];
+            snprintf(name, sizeof(name), "%um", health_rate_window_minutes[k]);
+            json_object_set_new(sf, name, json_integer(w->sigfail[k]));
+        }
         health_ts_format_ms((uint64_t)w->last_ms, ts, sizeof(ts));
+        /* a provider known only from signature failures has no verified webhook yet */
         json_object_set_new(wh, w->provider,
-                            json_pack("{s:s,s:o,s:b}", "last_received_at", ts, "lag_ms",
+                            json_pack("{s:o,s:o,s:b,s:o}", "last_received_at",
+                                      w->last_ms > 0 ? json_string(ts) : json_null(), "lag_ms",
                                       w->lag_ms >= 0 ? json_integer(w->lag_ms) : json_null(),
-                                      "stale", w->stale));
+                                      "stale", w->stale, "signature_failures", sf));
     }
     health_ts_format_ms(r->now_ms, ts, sizeof(ts));
     return json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:I,s:s}", "tenant", r->tenant,

@@ -52,11 +52,9 @@ void health_timeouts_free(struct health_timeouts *t)
     free(t);
 }
 
-static void on_marked(redisAsyncContext *ac, void *r, void *privdata)
+static void on_marked(const redisReply *reply, void *arg)
 {
-    struct due_call *d = privdata;
-    redisReply *reply = r;
-    (void)ac;
+    struct due_call *d = arg;
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
         rt_metric_inc(d->t->m_marked);
         RT_INFO("call.timeout", "call timed out", RT_LF_STR("tenant", d->tenant),
@@ -65,8 +63,6 @@ static void on_marked(redisAsyncContext *ac, void *r, void *privdata)
             d->t->on_changed(d->tenant, d->t->arg);
     } else if (reply && reply->type == REDIS_REPLY_ERROR) {
         RT_WARN("health.mark_failed", "timeout mark failed", RT_LF_STR("reply", reply->str));
-        if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
-            health_callstate_load(d->t->cs, d->t->rc);
     }
     d->t->inflight--;
     free(d);
@@ -134,19 +130,15 @@ static void emit(struct health_timeouts *t, const redisReply *const *f)
     free(body);
 }
 
-static void on_due(redisAsyncContext *ac, void *r, void *privdata)
+static void on_due(const redisReply *reply, void *arg)
 {
-    struct health_timeouts *t = privdata;
-    redisReply *reply = r;
-    (void)ac;
+    struct health_timeouts *t = arg;
     t->inflight--;
     if (!reply)
         return;
     if (reply->type != REDIS_REPLY_ARRAY) {
         RT_WARN("health.due_failed", "due scan failed",
                 RT_LF_STR("reply", reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected"));
-        if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0)
-            health_callstate_load(t->cs, t->rc);
         return;
     }
     for (size_t i = 0; i + 6 <= reply->elements; i += 6) {

@@ -57,12 +57,27 @@ size_t health_webhooks_add(struct health_webhook *w, size_t n, size_t cap, const
     return n;
 }
 
+size_t health_webhooks_add_sigfail(struct health_webhook *w, size_t n, size_t cap,
+                                   const char *provider, unsigned ago, long long count)
+{
+    if (!health_provider_valid(provider) || count <= 0)
+        return n;
+    struct health_webhook *e = find_or_add(w, &n, cap, provider, strlen(provider));
+    if (!e)
+        return n;
+    for (int i = 0; i < HEALTH_RATE_WINDOWS; i++)
+        if (ago < health_rate_window_minutes[i])
+            e->sigfail[i] += count;
+    return n;
+}
+
 bool health_webhooks_mark_stale(struct health_webhook *w, size_t n, long long active_calls,
                                 uint64_t now_ms, long long stale_ms)
 {
     bool any = false;
     for (size_t i = 0; i < n; i++) {
-        w[i].stale = active_calls > 0 && (long long)now_ms - w[i].last_ms > stale_ms;
+        w[i].stale =
+            active_calls > 0 && w[i].last_ms > 0 && (long long)now_ms - w[i].last_ms > stale_ms;
         any = any || w[i].stale;
     }
     return any;

@@ -7,7 +7,8 @@ set(INGEST_WEBHOOK_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/secrets.c
     ${CMAKE_CURRENT_LIST_DIR}/apikeys.c ${CMAKE_CURRENT_LIST_DIR}/ratelimit.c
     ${CMAKE_CURRENT_LIST_DIR}/refusal.c ${CMAKE_CURRENT_LIST_DIR}/webhook.c
-    ${CMAKE_CURRENT_LIST_DIR}/publish_api.c ${CMAKE_CURRENT_LIST_DIR}/batchpub.c)
+    ${CMAKE_CURRENT_LIST_DIR}/publish_api.c ${CMAKE_CURRENT_LIST_DIR}/batchpub.c
+    ${CMAKE_CURRENT_LIST_DIR}/sigfail.c)
 
 # rt-ingest modules for the PostgreSQL source.
 set(INGEST_PG_SOURCES

@@ -1,6 +1,7 @@
 #include "webhook.h"
 #include "callmodel.h"
 #include "refusal.h"
+#include "sigfail.h"
 #include "secrets.h"
 #include "webhook_generic.h"
 #include "webhook_telnyx.h"
@@ -29,6 +30,7 @@ struct ingest_webhooks {
     const struct ingest_secrets *secrets; /* borrowed */
     struct rt_metrics *metrics;           /* borrowed (the evproc's) */
     struct ingest_callmodel *calls;       /* owned */
+    struct ingest_sigfail *sigfail;       /* owned */
     struct rt_metric *latency;            /* borrowed from metrics */
     char public_url[PUBLIC_URL_MAX];      /* RT_PUBLIC_URL without a trailing '/' */
 };
@@ -271,6 +273,7 @@ static void dispatch(struct ingest_webhooks *w, struct evhttp_request *req, int 
         break;
     }
     if (v.status) {
+        ingest_sigfail_note(w->sigfail, tenant, pname, v.status);
         refuse(w, req, pname, tenant, v.status, v.reason);
         return;
     }
@@ -340,6 +343,7 @@ struct ingest_webhooks *ingest_webhooks_new(const struct ingest_config *cfg,
                                       .dedupe_ttl_s = (unsigned)cfg->webhook_dedupe_ttl,
                                       .state_ttl_s = (unsigned)cfg->call_ttl};
     w->calls = ingest_callmodel_new(proc->redis, &o);
+    w->sigfail = ingest_sigfail_new(proc->redis);
     w->latency =
         rt_metrics_get(w->metrics, RT_METRIC_HISTOGRAM, "rt_ingest_webhook_latency_seconds",
                        "webhook receive to Redis acknowledgement", NULL, rt_metrics_latency_bounds,
@@ -353,6 +357,7 @@ void ingest_webhooks_free(struct ingest_webhooks *w)
     if (!w)
         return;
     ingest_callmodel_free(w->calls);
+    ingest_sigfail_free(w->sigfail);
     free(w);
 }
 

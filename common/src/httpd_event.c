@@ -44,6 +44,8 @@ static const char *method_name(enum evhttp_cmd_type t)
         return "PUT";
     case EVHTTP_REQ_DELETE:
         return "DELETE";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
     default:
         return "OTHER";
     }
@@ -107,6 +109,12 @@ static void on_request(struct evhttp_request *req, void *arg)
 out:
     if (parsed)
         evhttp_uri_free(parsed);
+}
+
+void rt_httpd_allow_options(struct rt_httpd *h)
+{
+    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+                                            EVHTTP_REQ_OPTIONS);
 }
 
 int rt_httpd_open(struct rt_httpd **out, struct event_base *base, const char *listen,

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # rt-health benchmark: prints figures, asserts nothing about time. Loopback only, bounded.
-#   bench_health.sh <build dir> [events (default 50000)] [wrk seconds (default 10)]
+#   bench_health.sh <build dir> [events (default 50000)] [wrk seconds (default 10; 0 skips wrk)]
+#                   [order: calls (default) or spread]
 # 1. apply rate: N call events (N/4 calls x initiated, ringing, answered, ended; 100 tenants) are
 #    put into rt:calls:all before rt-health starts; the figure is N / (time from the process
-#    start until the group has nothing pending or undelivered), plus rt-health's CPU per event.
+#    start until the group has nothing pending or undelivered), plus the CPU per event of
+#    rt-health and of redis-server. Order "calls" puts a call's 4 events next to each other (a
+#    read batch holds whole calls); "spread" puts every call's initiated first, then every
+#    ringing, and so on (each event of a batch is another call, as with many concurrent calls).
+#    BENCH_STATS=<regex> picks the INFO commandstats lines printed (default evalsha|xreadgroup;
+#    "." prints all, including the commands the scripts ran).
 # 2. GET /api/calls/health-check (admin key) and GET /readyz under wrk (if installed): paced
 #    near the issue's target rates, then closed-loop at 8 and 32 connections (saturation).
 set -euo pipefail
 build=$(cd "${1:?usage: bench_health.sh <build dir> [events] [seconds]}" && pwd)
 n=${2:-50000}
 secs=${3:-10}
+order=${4:-calls}
+case "$order" in calls | spread) ;; *) echo "order must be calls or spread" >&2; exit 2 ;; esac
 src=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$(mktemp -d /tmp/rt-bench-health.XXXXXX)
 hpid=
@@ -24,12 +32,13 @@ port=$(cat "$dir/port")
 rc() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
 
 ts=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
-awk -v n="$n" -v ts="$ts" 'BEGIN {
+awk -v n="$n" -v ts="$ts" -v order="$order" 'BEGIN {
     split("initiated ringing answered ended", st, " ");
     split("new_call call_update call_update call_ended", ev, " ");
     split("completed busy no_answer canceled rejected failed", oc, " ");
     for (i = 0; i < n; i++) {
-        call = int(i / 4); step = i % 4 + 1;
+        if (order == "spread") { call = i % int(n / 4); step = int(i / int(n / 4)) + 1 }
+        else { call = int(i / 4); step = i % 4 + 1 }
         out = (step == 4) ? ",\"outcome\":\"" oc[call % 6 + 1] "\"" : "";
         j = "{\"channel\":\"calls\",\"event\":\"" ev[step] "\",\"tenant\":\"b" (call % 100) \
             "\",\"ts\":\"" ts "\",\"data\":{\"call_id\":\"c" call "\",\"state\":\"" st[step] \
@@ -38,7 +47,7 @@ awk -v n="$n" -v ts="$ts" 'BEGIN {
                length(j), j;
     }
 }' | rc --pipe >/dev/null
-echo "events in stream: $(rc XLEN rt:calls:all)"
+echo "events in stream: $(rc XLEN rt:calls:all) (order: $order)"
 
 backlog() {
     rc XINFO GROUPS rt:calls:all 2>/dev/null | awk '
@@ -66,10 +75,13 @@ ms=$(((end - start) / 1000000))
 echo "apply: $n events in $ms ms = $((n * 1000 / (ms > 0 ? ms : 1))) events/s" \
      "(rt-health CPU $((ticks * 1000 / hz)) ms = $((ticks * 1000000 / hz / n)) us/event;" \
      "redis-server CPU $(((rcpu1 - rcpu0) / 1000)) ms = $(((rcpu1 - rcpu0) / n)) us/event)"
-rc INFO commandstats | grep -E "evalsha|xreadgroup" | tr -d "\r"
-echo "check: total_calls of b1 = $(rc HGET 'rt:{b1}:h:totals' calls), events = $(rc HGET 'rt:{b1}:h:totals' events)"
+rc INFO commandstats | grep -E "${BENCH_STATS:-evalsha|xreadgroup}" | tr -d "\r"
+echo "check: total_calls of b1 = $(rc HGET 'rt:{b1}:h:tenant' calls), events = $(rc HGET 'rt:{b1}:h:tenant' events)"
 
 hport=$(grep -o '"process.ready".*"port":[0-9]*' "$dir/health.log" | grep -o '[0-9]*$')
+if [ "$secs" = 0 ]; then
+    exit 0
+fi
 if ! command -v wrk >/dev/null; then
     echo "wrk not installed (apt-get install wrk): HTTP figures skipped"
     exit 0

@@ -22,6 +22,9 @@ int rt_httpd_open(struct rt_httpd **out, struct event_base *base, const char *li
 void rt_httpd_free(struct rt_httpd *h);
 /* The bound port (useful with port 0). */
 int rt_httpd_port(const struct rt_httpd *h);
+/* Lets OPTIONS requests through to the routes (CORS preflights); by default libevent answers
+ * them 405 itself. Every route of that server must then handle OPTIONS. */
+void rt_httpd_allow_options(struct rt_httpd *h);
 /* Routes a path (exact, query ignored) or, with prefix true, every path starting with it. */
 void rt_httpd_route(struct rt_httpd *h, const char *path, bool prefix, rt_httpd_fn fn, void *arg);
 
