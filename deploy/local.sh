@@ -94,6 +94,9 @@ export RT_HEALTH_LISTEN=${RT_HEALTH_LISTEN:-127.0.0.1:8082}
 export RT_WEBHOOK_SECRETS=$state/webhook_secrets.json
 export RT_API_KEYS=$state/api_keys.json
 export RT_PUBLIC_URL=${RT_PUBLIC_URL:-http://$RT_INGEST_LISTEN}
+# the dashboard (served by rt-edge) calls rt-health's health-check from the edge's origin
+edge_port=${RT_EDGE_LISTEN##*:}
+export RT_HEALTH_CORS_ORIGINS=${RT_HEALTH_CORS_ORIGINS:-http://$RT_EDGE_LISTEN,http://localhost:$edge_port}
 
 start() { # name exe
     "$root/build/$2" 2>"$state/logs/$1.log" &
@@ -141,7 +144,7 @@ Demo token (tenant acme, user u-demo, valid 24 h; signed with the secret in .loc
   $token
 
 Dashboard (live call board of tenant acme):
-  http://$RT_EDGE_LISTEN/dashboard/#token=$token
+  http://$RT_EDGE_LISTEN/dashboard/#health=http://$RT_HEALTH_LISTEN/api/calls/health-check&token=$token
 
 Tenant acme's Twilio auth token and publish API key: .local/twilio_token, .local/api_key
   curl -H "Authorization: Bearer \$(cat .local/api_key)" -d '{"channel":"tenant","event":"hello","data":{}}' \\
