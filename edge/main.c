@@ -7,6 +7,7 @@
 #include "http.h"
 #include "listener.h"
 #include "liveness.h"
+#include "poll_http.h"
 #include "session.h"
 #include "subs.h"
 
@@ -56,6 +57,7 @@ static void on_sweep(uv_timer_t *t)
 
 static void on_flush(uv_check_t *h)
 {
+    edge_poll_flush(h->data);
     edge_sessions_flush(h->data);
 }
 
