@@ -47,7 +47,8 @@ struct edge {
     struct edge_poll *polls_due;   /* borrowed: held polls to answer at the end of this turn */
     size_t npolls;                 /* polling requests in progress (querying or held) */
     size_t npolls_held;
-    size_t http_replying; /* HTTP replies queued and not yet completely written */
+    uint64_t polls_checked_ms; /* last check of held polls for clients that left */
+    size_t http_replying;      /* HTTP replies queued and not yet completely written */
     uv_timer_t drain_deadline;
     bool draining;
     char instance_id[128];

@@ -12,11 +12,15 @@
 #include "rt/naming.h"
 #include "rt/rconn.h"
 
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#define GONE_CHECK_MS 1000 /* how often held requests are checked for a client that left */
 
 enum poll_state {
     POLL_QUERY, /* XINFO + XRANGE in flight; the replies own the poll */
@@ -346,6 +350,10 @@ void edge_poll_flush(struct edge *e)
         release(p);
         if (!p->wsi) {
             poll_free(p);
+        } else if (strcmp(p->outcome, "closed") == 0) {
+            /* lws closes the connection on its next service; CLOSED_HTTP finds no poll */
+            lws_set_timeout(p->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            poll_free(p);
         } else if (p->requery && !e->draining) {
             for (size_t i = 0; i < p->nev; i++)
                 rt_msg_unref(p->ev[i]); /* the query from `since` brings them again */
@@ -356,6 +364,23 @@ void edge_poll_flush(struct edge *e)
             answer_held(p);
             poll_free(p);
         }
+    }
+}
+
+/* libwebsockets 4.1 does not read a connection while its HTTP transaction is in progress, so it
+ * never sees a client that leaves during a long poll (upstream issue 2455). A peek tells: 0 is
+ * the client's FIN. Once a second per held request. */
+void edge_poll_sweep(struct edge *e)
+{
+    uint64_t now = rt_now_ms();
+    if (now - e->polls_checked_ms < GONE_CHECK_MS)
+        return;
+    e->polls_checked_ms = now;
+    for (struct edge_poll *p = e->polls_held; p; p = p->h_next) {
+        char c;
+        ssize_t n = recv((int)lws_get_socket_fd(p->wsi), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            mark_due(p, "closed");
     }
 }
 

@@ -26,6 +26,8 @@ int edge_poll_start(struct edge *e, struct lws *wsi, struct edge_http_session *h
 void edge_poll_detach(struct edge_http_session *hs);
 /* Answers the held requests that got events (or timed out) during this loop turn. */
 void edge_poll_flush(struct edge *e);
+/* Periodic (from the sweep timer): held requests whose client left are released. */
+void edge_poll_sweep(struct edge *e);
 /* SIGTERM: every held request is answered now (with what it has), none is held from now on. */
 void edge_poll_drain(struct edge *e);
 

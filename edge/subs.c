@@ -702,10 +702,8 @@ static void on_timer(void *arg)
 {
     struct edge_subs *ss = arg;
     uint64_t now = mono_ms();
-    if (ss->fill_retry && rt_rconn_ready(ss->e->cmd)) {
-        ss->fill_retry = false; /* start_fill sets it again if it cannot send */
-        edge_hmap_each(ss->chans, retry_fill, ss);
-    }
+    if (rt_rconn_ready(ss->e->cmd))
+        edge_subs_cmd_ready(ss);
     if (rt_rconn_ready(ss->rc) && rt_rconn_ready(ss->e->cmd)) {
         if (now - ss->last_hb_ms > HB_DEAD_MS) {
             RT_WARN("subs.heartbeat_lost", "subscriber connection silent; reconnecting",
@@ -757,6 +755,14 @@ void edge_subs_free(struct edge_subs *ss)
     edge_hmap_each(ss->chans, free_chan_cb, NULL);
     edge_hmap_free(ss->chans);
     free(ss);
+}
+
+void edge_subs_cmd_ready(struct edge_subs *ss)
+{
+    if (!ss->fill_retry)
+        return;
+    ss->fill_retry = false; /* start_fill sets it again if it cannot send */
+    edge_hmap_each(ss->chans, retry_fill, ss);
 }
 
 bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap)

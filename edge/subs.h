@@ -75,6 +75,8 @@ struct edge_sub {
 struct edge_subs *edge_subs_new(struct edge *e);
 /* Call after every session is gone and after the command connection is freed. */
 void edge_subs_free(struct edge_subs *ss);
+/* The command connection is ready (again): gap fills that could not be sent go now. */
+void edge_subs_cmd_ready(struct edge_subs *ss);
 /* False while the subscriber connection is not subscribed and healthy. */
 bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap);
 
