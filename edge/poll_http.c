@@ -378,6 +378,8 @@ void edge_poll_sweep(struct edge *e)
     e->polls_checked_ms = now;
     for (struct edge_poll *p = e->polls_held; p; p = p->h_next) {
         char c;
+        if (p->due || !p->wsi)
+            continue;
         ssize_t n = recv((int)lws_get_socket_fd(p->wsi), &c, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
             mark_due(p, "closed");

@@ -134,16 +134,20 @@ static void go_live(struct edge_sub *sub, const char *cutoff)
     if (sub->stale) {
         sub->stale = false;
         sub->state = EDGE_SUB_FILL;
-        snprintf(sub->since, sizeof(sub->since), "%s", cutoff);
+        if (cutoff != sub->since)
+            snprintf(sub->since, sizeof(sub->since), "%s", cutoff);
         if (sub->chan->rstate == CH_SUBSCRIBED && !sub->chan->filling)
             start_fill(sub->chan->ss, sub->chan);
         return;
     }
     sub->state = EDGE_SUB_LIVE;
+    /* live_after ends at the newest id sent here: a later gap fill starts after it */
     snprintf(sub->live_after, sizeof(sub->live_after), "%s", cutoff);
     for (size_t i = 0; i < sub->nheld; i++) {
-        if (rt_stream_id_cmp(sub->held[i].id, cutoff) > 0)
+        if (rt_stream_id_cmp(sub->held[i].id, sub->live_after) > 0) {
             sub->sink->send(sub->owner, sub, sub->held[i].msg, sub->held[i].id);
+            memcpy(sub->live_after, sub->held[i].id, sizeof(sub->live_after));
+        }
         rt_msg_unref(sub->held[i].msg);
     }
     free(sub->held);
