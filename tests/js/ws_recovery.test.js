@@ -307,6 +307,35 @@ async function setup() {
       });
       console.log(`# redis restarted: ${r.published} events published, ${r.errors} publish errors during the outage`);
     }],
+    ['events stored while the subscriber connection was down reach live clients and a held request', async () => {
+      const ch = 'db:public.hole';
+      const key = `rt:{${T}}:${ch}`;
+      const c = await L.connected(edge.port, tok('hole'));
+      L.eq((await c.subscribe(ch, { filter: 'i=gte.2' })).type, 'subscribed', 'subscribed with a filter');
+      const d = await L.connected(edge.port, tok('hole2'));
+      L.eq((await d.subscribe(ch)).type, 'subscribed', 'subscribed');
+      const id0 = await L.publish(redis, T, ch, 'INSERT', { record: { i: 0 } });
+      L.eq((await d.type('event')).id, id0, 'live');
+      const held = get(edge.port, `/api/v1/events?channel=${ch}&since=${id0}&wait=20`, tok('hole'));
+      await L.waitFor(async () => (await L.metric(edge.port, 'rt_edge_poll_held')) === 1, 5000, 'held');
+      // atomically: the subscriber connection goes and three events are stored (as rt-ingest
+      // would while the edge's pub/sub connection is down: nothing is published to it)
+      await redis.cmd('MULTI');
+      await redis.cmd('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      for (let i = 1; i <= 3; i++) await redis.cmd('XADD', key, '*', 'e', JSON.stringify({ channel: ch, event: 'INSERT', tenant: T, ts: new Date().toISOString(), data: { record: { i } } }));
+      const ids = (await redis.cmd('EXEC')).slice(1);
+      const p = await held.done;
+      L.eq([p.status, p.json.events.map((e) => e.id), p.json.next], [200, ids, ids[2]], 'the held request got them from the stream');
+      await L.waitFor(() => eventIds(d, ch).length === 3, 5000, 'websocket client got them');
+      L.eq(eventIds(d, ch), ids, 'in order, once');
+      await L.waitFor(() => eventIds(c, ch).length === 2, 5000, 'filtered client got its two');
+      L.eq(eventIds(c, ch), ids.slice(1), 'the filter applies to the fill');
+      const live = await L.publish(redis, T, ch, 'INSERT', { record: { i: 4 } });
+      await L.waitFor(() => eventIds(d, ch).length === 4 && eventIds(c, ch).length === 3, 5000, 'live after the fill');
+      await L.sleep(100);
+      L.eq([eventIds(d, ch), eventIds(c, ch)], [[...ids, live], [...ids.slice(1), live]], 'live event once, nothing twice');
+      c.close(); d.close();
+    }],
     ['stream trimmed past a client\'s position during an outage: resync_required, not a gap', async () => {
       const ch = 'db:public.lost';
       const key = `rt:{${T}}:${ch}`;
