@@ -59,6 +59,8 @@ static const struct rt_cfg_def defs[] = {
         "drain: smallest after_ms told to clients"),
     INT("RT_EDGE_RECONNECT_MAX_MS", reconnect_max_ms, "5000", 0, 600000,
         "drain: largest after_ms told to clients"),
+    INT("RT_EDGE_POLL_MAX_HELD", poll_max_held, "5000", 0, 1000000,
+        "long-poll requests (GET /api/v1/events with wait) held at once; more answer 429"),
     INT("RT_EDGE_LIVENESS_TTL_S", liveness_ttl_s, "15", 3, 3600,
         "TTL of rt:instances:edge:<id>; refreshed every TTL/3"),
 };

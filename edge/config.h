@@ -25,6 +25,7 @@ struct edge_config {
     long long reconnect_max_ms; /* RT_EDGE_RECONNECT_MAX_MS */
     long long liveness_ttl_s;   /* RT_EDGE_LIVENESS_TTL_S */
     char *dashboard_dir;        /* RT_EDGE_DASHBOARD_DIR; NULL: no dashboard */
+    long long poll_max_held;    /* RT_EDGE_POLL_MAX_HELD: long-poll requests held at once */
 };
 
 int edge_config_load(struct edge_config *cfg, int argc, char **argv);

@@ -22,6 +22,7 @@ struct edge_hmap;
 struct edge_session;
 struct edge_liveness;
 struct edge_listener;
+struct edge_poll;
 
 struct edge {
     const struct edge_config *cfg; /* borrowed */
@@ -42,6 +43,12 @@ struct edge {
     uv_check_t flush;              /* runs edge_sessions_flush after each poll */
     struct edge_hmap *users;       /* owned: "<tenant>/<sub>" -> open connection count */
     uv_timer_t sweep;              /* auth deadlines, token expiry, heartbeat */
+    struct edge_poll *polls_held;  /* borrowed (each request owns its poll): long polls held */
+    struct edge_poll *polls_due;   /* borrowed: held polls to answer at the end of this turn */
+    size_t npolls;                 /* polling requests in progress (querying or held) */
+    size_t npolls_held;
+    uint64_t polls_checked_ms; /* last check of held polls for clients that left */
+    size_t http_replying;      /* HTTP replies queued and not yet completely written */
     uv_timer_t drain_deadline;
     bool draining;
     char instance_id[128];

@@ -9,9 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A reply is completely written or its connection is gone: a drain may be waiting for it. */
+static void reply_done(struct lws *wsi, struct edge_http_session *s)
+{
+    struct edge *e = lws_get_vhost_user(lws_get_vhost(wsi));
+    free(s->body);
+    s->body = NULL;
+    if (!s->replying)
+        return;
+    s->replying = false;
+    e->http_replying--;
+    if (e->draining)
+        edge_drain_check(e);
+}
+
 int edge_http_reply(struct lws *wsi, struct edge_http_session *s, int status, const char *ctype,
                     const char *body, size_t len)
 {
+    if (!s->replying) {
+        struct edge *e = lws_get_vhost_user(lws_get_vhost(wsi));
+        e->http_replying++;
+    }
     free(s->body);
     /* LWS_PRE headroom so the body goes out with one lws_write and no copy */
     s->body = rt_xmalloc(LWS_PRE + len + 1);
@@ -70,9 +88,7 @@ static int write_headers(struct lws *wsi, struct edge_http_session *s)
         return -1;
     s->hdr_sent = true;
     if (s->len == 0) {
-        free(s->body);
-        s->body = NULL;
-        s->replying = false;
+        reply_done(wsi, s);
         return lws_http_transaction_completed(wsi) ? -1 : 0;
     }
     lws_callback_on_writable(wsi);
@@ -98,9 +114,7 @@ static int on_writeable(struct lws *wsi, struct edge_http_session *s)
         lws_callback_on_writable(wsi);
         return 0;
     }
-    free(s->body);
-    s->body = NULL;
-    s->replying = false;
+    reply_done(wsi, s);
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -117,9 +131,7 @@ int edge_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_CLOSED_HTTP:
         if (s) {
             edge_poll_detach(s);
-            free(s->body);
-            s->body = NULL;
-            s->replying = false;
+            reply_done(wsi, s);
         }
         return 0;
     default:

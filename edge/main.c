@@ -7,6 +7,7 @@
 #include "http.h"
 #include "listener.h"
 #include "liveness.h"
+#include "poll_http.h"
 #include "session.h"
 #include "subs.h"
 
@@ -51,11 +52,13 @@ static void on_sweep(uv_timer_t *t)
 {
     struct edge *e = t->data;
     edge_sessions_sweep(e);
+    edge_poll_sweep(e);
     edge_auth_tick(e->auth);
 }
 
 static void on_flush(uv_check_t *h)
 {
+    edge_poll_flush(h->data);
     edge_sessions_flush(h->data);
 }
 
@@ -65,6 +68,8 @@ static void on_cmd_state(struct rt_rconn *rc, enum rt_rconn_state st, void *arg)
     (void)rc;
     if (st == RT_RCONN_READY && e->liveness)
         edge_liveness_refresh(e->liveness);
+    if (st == RT_RCONN_READY && e->subs)
+        edge_subs_cmd_ready(e->subs);
 }
 
 static void on_lws_log(int level, const char *line)

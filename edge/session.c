@@ -434,20 +434,41 @@ static void unlink_sub(struct edge_session *s, struct edge_sub *sub)
     }
 }
 
-void edge_session_sub_failed(struct edge_session *s, struct edge_sub *sub, const char *code,
-                             const char *message)
+/* ---- the session as a subscription sink ---- */
+
+static void sink_send(void *owner, struct edge_sub *sub, struct rt_msg *m, const char *id)
 {
+    (void)sub;
+    (void)id;
+    edge_session_send(owner, m);
+}
+
+/* A subscription could not be completed: answers an error and forgets it. */
+static void sink_failed(void *owner, struct edge_sub *sub, const char *code, const char *message)
+{
+    struct edge_session *s = owner;
     send_error(s, sub->ref, code, message);
     unlink_sub(s, sub);
     edge_subs_remove(s->e->subs, sub);
 }
 
-void edge_session_sub_resync(struct edge_session *s, struct edge_sub *sub, const char *reason)
+/* The stream no longer holds what the subscription needs: resync_required, then forget it. */
+static void sink_resync(void *owner, struct edge_sub *sub, const char *reason)
 {
+    struct edge_session *s = owner;
     send_take(s, edge_native_resync(edge_sub_client_channel(sub), reason));
     unlink_sub(s, sub);
     edge_subs_remove(s->e->subs, sub);
 }
+
+static void sink_overflow(void *owner, struct edge_sub *sub)
+{
+    (void)sub;
+    edge_session_close(owner, 4008, "slow consumer");
+}
+
+static const struct edge_sub_sink session_sink = {
+    .send = sink_send, .failed = sink_failed, .resync = sink_resync, .overflow = sink_overflow};
 
 static void do_subscribe(struct edge_session *s, const struct edge_cmd *c)
 {
@@ -490,7 +511,8 @@ static void do_subscribe(struct edge_session *s, const struct edge_cmd *c)
         send_error(s, c->ref, "bad_request", "channel name not allowed");
         return;
     }
-    struct edge_sub *sub = edge_subs_add(s->e->subs, s, key, c->channel, f, c->ref, c->since);
+    struct edge_sub *sub =
+        edge_subs_add(s->e->subs, &session_sink, s, key, c->channel, f, c->ref, c->since);
     if (!sub) {
         edge_filter_free(f);
         send_error(s, c->ref, "internal", "storage unavailable, retry");

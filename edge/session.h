@@ -54,14 +54,9 @@ void edge_session_send(struct edge_session *s, struct rt_msg *m);
 /* Closes with a code: drops the queue, sends the close frame when writable, kills the
  * connection if that does not happen within a few seconds. */
 void edge_session_close(struct edge_session *s, int code, const char *reason);
-/* A subscription could not be completed: answers an error and forgets it. */
-void edge_session_sub_failed(struct edge_session *s, struct edge_sub *sub, const char *code,
-                             const char *message);
 
 /* Writes what sessions got during this loop iteration (called from a uv_check handle). */
 void edge_sessions_flush(struct edge *e);
-/* `since` is older than the stream keeps: sends resync_required and forgets the subscription. */
-void edge_session_sub_resync(struct edge_session *s, struct edge_sub *sub, const char *reason);
 /* Periodic checks of every session (auth deadline, token expiry, heartbeat). */
 void edge_sessions_sweep(struct edge *e);
 /* SIGTERM: tells every session to reconnect after a jittered delay, then closes it 1001. */

@@ -3,7 +3,6 @@
 #include "edge.h"
 #include "filter.h"
 #include "hmap.h"
-#include "session.h"
 
 #include "rt/err.h"
 #include "rt/log.h"
@@ -28,12 +27,15 @@ enum chan_rstate {
 };
 
 struct edge_chan {
+    struct edge_subs *ss;  /* borrowed */
     char *key;             /* owned: rt:{tenant}:<channel> */
     char *client_name;     /* owned: what clients call it ("user", "db:public.calls") */
     struct edge_sub *subs; /* borrowed list */
     size_t nsubs;
     enum chan_rstate rstate;
     char last_id[RT_STREAM_ID_MAX + 1]; /* last id delivered; "" before the first */
+    bool filling;                       /* a gap fill is in flight */
+    unsigned long fill_gen;             /* the fill in flight; a reply of another is stale */
 };
 
 struct edge_subs {
@@ -45,6 +47,20 @@ struct edge_subs {
     bool hb_subscribed;
     uint64_t last_hb_ms;
     size_t redis_subs;
+    unsigned long fill_seq; /* generations of gap fills, unique over all channels */
+    bool fill_retry;        /* a fill failed: the timer tries again */
+};
+
+/* A gap fill in flight: the channel is found again by key, and ignored unless its fill_gen is
+ * still this one (it may have been freed, or the subscriber connection lost again). */
+struct fill_req {
+    struct edge_subs *ss; /* borrowed */
+    char *key;            /* owned */
+    unsigned long gen;
+    char from[RT_STREAM_ID_MAX + 1];
+    struct edge_stream_info info;
+    bool info_failed;
+    bool range_sent;
 };
 
 static uint64_t mono_ms(void)
@@ -94,18 +110,44 @@ static void send_subscribed(struct edge_sub *sub, const char *offset)
 {
     struct rt_msg *m =
         edge_native_subscribed(sub->ref[0] ? sub->ref : NULL, sub->chan->client_name, offset);
-    edge_session_send(sub->sess, m);
+    sub->sink->send(sub->owner, sub, m, NULL);
     rt_msg_unref(m);
 }
 
-/* Live from here: events held while the subscription was set up go out if newer than cutoff. */
+static void sub_failed(struct edge_sub *sub, const char *code, const char *message)
+{
+    sub->sink->failed(sub->owner, sub, code, message);
+}
+
+static void sub_resync(struct edge_sub *sub, const char *reason)
+{
+    sub->sink->resync(sub->owner, sub, reason);
+}
+
+static void start_fill(struct edge_subs *ss, struct edge_chan *c);
+
+/* Live from here: events held while the subscription was set up go out if newer than cutoff.
+ * A subscription whose lookup started before the subscriber connection was lost may have
+ * missed events after cutoff: it waits (holding live events) for a gap fill instead. */
 static void go_live(struct edge_sub *sub, const char *cutoff)
 {
+    if (sub->stale) {
+        sub->stale = false;
+        sub->state = EDGE_SUB_FILL;
+        if (cutoff != sub->since)
+            snprintf(sub->since, sizeof(sub->since), "%s", cutoff);
+        if (sub->chan->rstate == CH_SUBSCRIBED && !sub->chan->filling)
+            start_fill(sub->chan->ss, sub->chan);
+        return;
+    }
     sub->state = EDGE_SUB_LIVE;
+    /* live_after ends at the newest id sent here: a later gap fill starts after it */
     snprintf(sub->live_after, sizeof(sub->live_after), "%s", cutoff);
     for (size_t i = 0; i < sub->nheld; i++) {
-        if (rt_stream_id_cmp(sub->held[i].id, cutoff) > 0)
-            edge_session_send(sub->sess, sub->held[i].msg);
+        if (rt_stream_id_cmp(sub->held[i].id, sub->live_after) > 0) {
+            sub->sink->send(sub->owner, sub, sub->held[i].msg, sub->held[i].id);
+            memcpy(sub->live_after, sub->held[i].id, sizeof(sub->live_after));
+        }
         rt_msg_unref(sub->held[i].msg);
     }
     free(sub->held);
@@ -134,7 +176,7 @@ static void on_offset(redisAsyncContext *ac, void *r, void *privdata)
         }
         if (!sub->since[0]) { /* no replay: done */
             if (sub->failed) {
-                edge_session_sub_failed(sub->sess, sub, "internal", "storage unavailable, retry");
+                sub_failed(sub, "internal", "storage unavailable, retry");
             } else {
                 send_subscribed(sub, sub->offset);
                 go_live(sub, sub->offset);
@@ -193,15 +235,15 @@ static void on_replay(redisAsyncContext *ac, void *r, void *privdata)
     if (sub->state != EDGE_SUB_WAIT_OFFSET)
         goto out;
     if (sub->failed || !reply || reply->type != REDIS_REPLY_ARRAY) {
-        edge_session_sub_failed(sub->sess, sub, "internal", "storage unavailable, retry");
+        sub_failed(sub, "internal", "storage unavailable, retry");
         goto out;
     }
     if (edge_stream_info_lost(&sub->info, sub->since)) {
-        edge_session_sub_resync(sub->sess, sub, "offset_expired");
+        sub_resync(sub, "offset_expired");
         goto out;
     }
     if (reply->elements > REPLAY_MAX) {
-        edge_session_sub_resync(sub->sess, sub, "too_far_behind");
+        sub_resync(sub, "too_far_behind");
         goto out;
     }
     send_subscribed(sub, sub->offset);
@@ -210,7 +252,7 @@ static void on_replay(redisAsyncContext *ac, void *r, void *privdata)
         const char *id = NULL;
         struct rt_msg *m = replay_frame(sub, reply->element[i], &id);
         if (m) {
-            edge_session_send(sub->sess, m);
+            sub->sink->send(sub->owner, sub, m, id);
             rt_msg_unref(m);
         }
         if (id && rt_stream_id_valid(id))
@@ -219,6 +261,198 @@ static void on_replay(redisAsyncContext *ac, void *r, void *privdata)
     go_live(sub, cutoff);
 out:
     sub_unref(sub);
+}
+
+/* ---- gap fill after the subscriber connection was lost ----
+ * Every subscription in FILL holds live events from the resubscription on; one XRANGE per
+ * channel, from the oldest position among them, brings what was published meanwhile. Each gets
+ * the entries after its own position (filtered), then the held events after the fill's end. */
+
+struct fill_entry {
+    const char *id;   /* borrowed from the reply */
+    json_t *env;      /* owned */
+    struct rt_msg *m; /* owned; NULL when the entry is not an event */
+};
+
+static void fill_parse(struct edge_chan *c, const redisReply *entry, struct fill_entry *fe)
+{
+    memset(fe, 0, sizeof(*fe));
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2 ||
+        entry->element[0]->type != REDIS_REPLY_STRING ||
+        entry->element[1]->type != REDIS_REPLY_ARRAY || !rt_stream_id_valid(entry->element[0]->str))
+        return;
+    fe->id = entry->element[0]->str;
+    const redisReply *f = entry->element[1];
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+        if (f->element[i]->type != REDIS_REPLY_STRING || strcmp(f->element[i]->str, "e") != 0 ||
+            f->element[i + 1]->type != REDIS_REPLY_STRING)
+            continue;
+        size_t n;
+        char *full =
+            rt_envelope_with_id(f->element[i + 1]->str, f->element[i + 1]->len, fe->id, &n);
+        fe->env = full ? json_loadb(full, n, 0, NULL) : NULL;
+        free(full);
+        if (fe->env)
+            fe->m = edge_native_event(c->client_name, fe->env);
+        return;
+    }
+}
+
+static void fill_deliver(struct edge_sub *sub, const struct fill_entry *fe, size_t n,
+                         const char *end)
+{
+    size_t sent = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!fe[i].m || rt_stream_id_cmp(fe[i].id, sub->since) <= 0)
+            continue;
+        const char *event = json_string_value(json_object_get(fe[i].env, "event"));
+        if (sub->filter &&
+            !edge_filter_match(sub->filter, json_object_get(fe[i].env, "data"), event))
+            continue;
+        sub->sink->send(sub->owner, sub, fe[i].m, fe[i].id);
+        sent++;
+    }
+    if (sent)
+        rt_metric_add(sub->chan->ss->e->stats.fill_events, (double)sent);
+    go_live(sub, end[0] && rt_stream_id_cmp(end, sub->since) > 0 ? end : sub->since);
+}
+
+static void fill_free(struct fill_req *fr)
+{
+    free(fr->key);
+    free(fr);
+}
+
+static void on_fill_info(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct fill_req *fr = privdata;
+    (void)ac;
+    if (!fr->range_sent) {
+        fill_free(fr); /* the XRANGE could not be sent: nobody else holds fr */
+        return;
+    }
+    if (!r)
+        fr->info_failed = true;
+    else
+        edge_stream_info_parse(r, &fr->info); /* error reply: no stream (nothing trimmed) */
+}
+
+/* Applies a fill to every subscription it covers; those in FILL from an older position (they
+ * entered FILL after it was sent) get another fill. */
+static void fill_apply(struct edge_subs *ss, struct edge_chan *c, struct fill_req *fr,
+                       const redisReply *reply)
+{
+    size_t n = reply->elements, nsubs = 0, k = 0;
+    bool truncated = n > REPLAY_MAX;
+    struct fill_entry *fe = rt_xcalloc(n + 1, sizeof(*fe));
+    for (size_t i = 0; i < n && !truncated; i++)
+        fill_parse(c, reply->element[i], &fe[i]);
+    const char *end = "";
+    for (size_t i = n; !truncated && i > 0; i--) {
+        const redisReply *e = reply->element[i - 1];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
+            e->element[0]->type == REDIS_REPLY_STRING && rt_stream_id_valid(e->element[0]->str)) {
+            end = e->element[0]->str;
+            break;
+        }
+    }
+    for (struct edge_sub *sub = c->subs; sub; sub = sub->c_next)
+        nsubs++;
+    /* the sinks may remove their subscription: walk a referenced copy of the list */
+    struct edge_sub **list = rt_xcalloc(nsubs + 1, sizeof(*list));
+    for (struct edge_sub *sub = c->subs; sub; sub = sub->c_next) {
+        if (sub->state == EDGE_SUB_FILL && rt_stream_id_cmp(sub->since, fr->from) >= 0) {
+            sub->refs++;
+            list[k++] = sub;
+        }
+    }
+    size_t resyncs = 0;
+    for (size_t i = 0; i < k; i++) {
+        struct edge_sub *sub = list[i];
+        if (sub->state != EDGE_SUB_FILL) {
+            ; /* removed by an earlier callback */
+        } else if (edge_stream_info_lost(&fr->info, sub->since)) {
+            resyncs++;
+            sub_resync(sub, "offset_expired");
+        } else if (truncated) {
+            resyncs++;
+            sub_resync(sub, "too_far_behind");
+        } else {
+            fill_deliver(sub, fe, n, end);
+        }
+        sub_unref(list[i]);
+    }
+    free(list);
+    for (size_t i = 0; i < n; i++) {
+        json_decref(fe[i].env);
+        rt_msg_unref(fe[i].m);
+    }
+    free(fe);
+    edge_stats_fill(&ss->e->stats, resyncs ? "resync" : "ok");
+    RT_INFO("subs.gap_filled", "channel gap filled from the stream", RT_LF_STR("channel", c->key),
+            RT_LF_STR("from", fr->from), RT_LF_UINT("entries", n), RT_LF_UINT("subscribers", k),
+            RT_LF_UINT("resync", resyncs));
+}
+
+static void on_fill(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct fill_req *fr = privdata;
+    struct edge_subs *ss = fr->ss;
+    const redisReply *reply = r;
+    (void)ac;
+    struct edge_chan *c = edge_hmap_get(ss->chans, fr->key);
+    if (!c || !c->filling || c->fill_gen != fr->gen) {
+        fill_free(fr); /* the channel went away or the connection was lost again */
+        return;
+    }
+    c->filling = false;
+    if (fr->info_failed || !reply || reply->type != REDIS_REPLY_ARRAY) {
+        edge_stats_fill(&ss->e->stats, "failed");
+        RT_WARN("subs.gap_fill_failed", "gap fill failed; retrying", RT_LF_STR("channel", c->key));
+        ss->fill_retry = true;
+        fill_free(fr);
+        return;
+    }
+    fill_apply(ss, c, fr, reply);
+    /* subscriptions that entered FILL from an older position meanwhile need another one */
+    c = edge_hmap_get(ss->chans, fr->key);
+    if (c)
+        start_fill(ss, c);
+    fill_free(fr);
+}
+
+/* Sends a fill for the channel's FILL subscriptions, if it has any and none is in flight. */
+static void start_fill(struct edge_subs *ss, struct edge_chan *c)
+{
+    const char *from = NULL;
+    if (c->filling || c->rstate != CH_SUBSCRIBED)
+        return;
+    for (struct edge_sub *sub = c->subs; sub; sub = sub->c_next) {
+        if (sub->state == EDGE_SUB_FILL && (!from || rt_stream_id_cmp(sub->since, from) < 0))
+            from = sub->since;
+    }
+    if (!from)
+        return;
+    struct fill_req *fr = rt_xcalloc(1, sizeof(*fr));
+    fr->ss = ss;
+    fr->key = rt_xstrdup(c->key);
+    fr->gen = ++ss->fill_seq;
+    snprintf(fr->from, sizeof(fr->from), "%s", from);
+    struct rt_rconn *rc = ss->e->cmd;
+    if (rt_rconn_cmd(rc, on_fill_info, fr, "XINFO STREAM %s", c->key)) {
+        fill_free(fr);
+        ss->fill_retry = true;
+        return;
+    }
+    fr->range_sent = true;
+    if (rt_rconn_cmd(rc, on_fill, fr, "XRANGE %s (%s + COUNT %d", c->key, fr->from,
+                     REPLAY_MAX + 1)) {
+        fr->range_sent = false; /* on_fill_info frees fr */
+        ss->fill_retry = true;
+        return;
+    }
+    c->filling = true;
+    c->fill_gen = fr->gen;
 }
 
 /* The channel is confirmed in Redis: every event published from now on reaches us, so the
@@ -231,7 +465,7 @@ static void start_offset(struct edge_subs *ss, struct edge_sub *sub)
     sub->refs++;
     if (rt_rconn_cmd(rc, on_offset, sub, "XREVRANGE %s + - COUNT 1", key)) {
         sub->refs--;
-        edge_session_sub_failed(sub->sess, sub, "internal", "storage unavailable, retry");
+        sub_failed(sub, "internal", "storage unavailable, retry");
         return;
     }
     if (!sub->since[0])
@@ -257,6 +491,8 @@ static void chan_confirmed(struct edge_subs *ss, struct edge_chan *c)
 {
     c->rstate = CH_SUBSCRIBED;
     set_redis_count(ss, 1);
+    /* the fill goes first on the command connection: its reply comes before the lookups */
+    start_fill(ss, c);
     struct edge_sub *next;
     for (struct edge_sub *sub = c->subs; sub; sub = next) {
         next = sub->c_next;
@@ -283,7 +519,7 @@ static uint64_t ts_ms(const char *ts)
 static void hold(struct edge_sub *sub, struct rt_msg *m, const char *id, size_t max)
 {
     if (sub->nheld >= max) {
-        edge_session_close(sub->sess, 4008, "slow consumer");
+        sub->sink->overflow(sub->owner, sub);
         return;
     }
     sub->held = rt_xrealloc(sub->held, (sub->nheld + 1) * sizeof(*sub->held));
@@ -332,7 +568,7 @@ static void fan_out(struct edge_subs *ss, const char *key, const char *payload, 
                 continue; /* replayed already (the command reply overtook this PUBLISH) */
             sub->live_after[0] = '\0';
         }
-        edge_session_send(sub->sess, m);
+        sub->sink->send(sub->owner, sub, m, id);
     }
     snprintf(c->last_id, sizeof(c->last_id), "%s", id);
     rt_msg_unref(m);
@@ -390,13 +626,46 @@ static void resubscribe_one(const char *key, void *val, void *arg)
         send_subscribe(arg, c);
 }
 
+/* The subscriber connection is gone, and with it every event published until the channel is
+ * subscribed again: live subscriptions start holding from the last id they got (the channel's
+ * last id, or the cutoff of their replay if nothing newer passed since), lookups in flight will
+ * need a fill too, and a fill in flight is void (its reply is ignored). */
+static void mark_fill(struct edge_chan *c)
+{
+    c->filling = false;
+    for (struct edge_sub *sub = c->subs; sub; sub = sub->c_next) {
+        switch (sub->state) {
+        case EDGE_SUB_LIVE: {
+            const char *pos = sub->live_after[0] ? sub->live_after : c->last_id;
+            sub->state = EDGE_SUB_FILL;
+            snprintf(sub->since, sizeof(sub->since), "%s", pos[0] ? pos : "0-0");
+            break;
+        }
+        case EDGE_SUB_WAIT_OFFSET:
+            sub->stale = true;
+            break;
+        case EDGE_SUB_WAIT_CHAN: /* its lookup comes after the new SUBSCRIBE */
+        case EDGE_SUB_FILL:
+        case EDGE_SUB_DETACHED:
+            break;
+        }
+    }
+}
+
 static void collect_idle(const char *key, void *val, void *arg)
 {
     struct edge_chan *c = val, ***out = arg;
     (void)key;
     c->rstate = CH_IDLE;
+    mark_fill(c);
     if (!c->nsubs)
         *(*out)++ = c;
+}
+
+static void retry_fill(const char *key, void *val, void *arg)
+{
+    (void)key;
+    start_fill(arg, val);
 }
 
 static void on_state(struct rt_rconn *rc, enum rt_rconn_state st, void *arg)
@@ -437,6 +706,8 @@ static void on_timer(void *arg)
 {
     struct edge_subs *ss = arg;
     uint64_t now = mono_ms();
+    if (rt_rconn_ready(ss->e->cmd))
+        edge_subs_cmd_ready(ss);
     if (rt_rconn_ready(ss->rc) && rt_rconn_ready(ss->e->cmd)) {
         if (now - ss->last_hb_ms > HB_DEAD_MS) {
             RT_WARN("subs.heartbeat_lost", "subscriber connection silent; reconnecting",
@@ -490,6 +761,14 @@ void edge_subs_free(struct edge_subs *ss)
     free(ss);
 }
 
+void edge_subs_cmd_ready(struct edge_subs *ss)
+{
+    if (!ss->fill_retry)
+        return;
+    ss->fill_retry = false; /* start_fill sets it again if it cannot send */
+    edge_hmap_each(ss->chans, retry_fill, ss);
+}
+
 bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap)
 {
     if (!rt_rconn_ready(ss->rc)) {
@@ -504,15 +783,16 @@ bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap)
     return true;
 }
 
-struct edge_sub *edge_subs_add(struct edge_subs *ss, struct edge_session *s, const char *key,
-                               const char *client_channel, struct edge_filter *filter,
-                               const char *ref, const char *since)
+struct edge_sub *edge_subs_add(struct edge_subs *ss, const struct edge_sub_sink *sink, void *owner,
+                               const char *key, const char *client_channel,
+                               struct edge_filter *filter, const char *ref, const char *since)
 {
     if (!rt_rconn_ready(ss->rc) || !rt_rconn_ready(ss->e->cmd))
         return NULL; /* answered at once: waiting through an outage would hold the client */
     struct edge_chan *c = edge_hmap_get(ss->chans, key);
     if (!c) {
         c = rt_xcalloc(1, sizeof(*c));
+        c->ss = ss;
         c->key = rt_xstrdup(key);
         c->client_name = rt_xstrdup(client_channel);
         c->rstate = CH_IDLE;
@@ -520,7 +800,8 @@ struct edge_sub *edge_subs_add(struct edge_subs *ss, struct edge_session *s, con
     }
     struct edge_sub *sub = rt_xcalloc(1, sizeof(*sub));
     sub->chan = c;
-    sub->sess = s;
+    sub->sink = sink;
+    sub->owner = owner;
     sub->filter = filter;
     sub->refs = 1;
     snprintf(sub->ref, sizeof(sub->ref), "%s", ref ? ref : "");
@@ -560,7 +841,7 @@ void edge_subs_remove(struct edge_subs *ss, struct edge_sub *sub)
     c->nsubs--;
     rt_metric_add(ss->e->stats.subs_local, -1);
     sub->chan = NULL;
-    sub->sess = NULL;
+    sub->owner = NULL;
     sub->state = EDGE_SUB_DETACHED;
     if (c->nsubs == 0) {
         switch (c->rstate) {

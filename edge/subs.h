@@ -2,7 +2,9 @@
  * rt:{tenant}:<channel> SUBSCRIBEs on a dedicated subscriber connection, the last one leaving
  * UNSUBSCRIBEs; every tab of a user shares user:<sub>. Fan-out: each Redis message is parsed
  * once, serialized once into an immutable rt_msg, and the same bytes are queued on every
- * receiving session. */
+ * receiving subscriber (a WebSocket session or a held long-poll request, through its sink).
+ * Recovery: when the subscriber connection is lost, every live subscription holds its live
+ * events until the channel's gap is filled from the stream (XRANGE after the last id it got). */
 #ifndef EDGE_SUBS_H
 #define EDGE_SUBS_H
 
@@ -18,11 +20,14 @@ struct edge_session;
 struct edge_filter;
 struct edge_chan;
 struct edge_subs;
+struct edge_sub;
 
 enum edge_sub_state {
     EDGE_SUB_WAIT_CHAN,   /* waiting for Redis to confirm SUBSCRIBE */
     EDGE_SUB_WAIT_OFFSET, /* XREVRANGE in flight; live events are held */
     EDGE_SUB_LIVE,
+    EDGE_SUB_FILL,     /* Redis was lost: live events are held until the gap after `since` is
+                          filled from the stream */
     EDGE_SUB_DETACHED, /* removed; kept only while a Redis reply still refers to it */
 };
 
@@ -31,10 +36,23 @@ struct edge_held {
     char id[RT_STREAM_ID_MAX + 1];
 };
 
+/* Where a subscription's frames go. Every callback may run from inside the fan-out loop: it must
+ * not remove other subscriptions; failed and resync may remove `sub` itself (edge_subs_remove)
+ * or leave that for later, when the subscription stops receiving only once it is removed. */
+struct edge_sub_sink {
+    /* one frame: `subscribed` (id NULL) or an event with its stream id */
+    void (*send)(void *owner, struct edge_sub *sub, struct rt_msg *m, const char *id);
+    void (*failed)(void *owner, struct edge_sub *sub, const char *code, const char *message);
+    void (*resync)(void *owner, struct edge_sub *sub, const char *reason);
+    /* more live events arrived while it was not live than the outbound queue bound allows */
+    void (*overflow)(void *owner, struct edge_sub *sub);
+};
+
 /* One client subscription. */
 struct edge_sub {
     struct edge_chan *chan;           /* borrowed; NULL once detached */
-    struct edge_session *sess;        /* borrowed; NULL once detached */
+    const struct edge_sub_sink *sink; /* static */
+    void *owner;                      /* borrowed: the session or poll; NULL once detached */
     struct edge_sub *c_prev, *c_next; /* in the channel's list */
     struct edge_sub *s_next;          /* in the session's list (the session's business) */
     struct edge_filter *filter;       /* owned; NULL for none */
@@ -43,30 +61,33 @@ struct edge_sub {
     char ref[65];           /* the client's ref of the subscribe, echoed in `subscribed` */
     struct edge_held *held; /* owned: events that arrived before `subscribed` went out */
     size_t nheld;
-    char since[RT_STREAM_ID_MAX + 1];      /* replay from here ("" for none) */
+    char since[RT_STREAM_ID_MAX + 1];      /* replay (or, in FILL, fill) from here ("" for none) */
     char offset[RT_STREAM_ID_MAX + 1];     /* newest id when the subscription became active */
     struct edge_stream_info info;          /* retention, to tell a gap from a replay */
     char live_after[RT_STREAM_ID_MAX + 1]; /* live events up to this id were already covered
                                               (replay or offset): their PUBLISH may still be on
                                               its way on the other connection; "" once past */
     bool failed;                           /* a step of the replay failed */
+    bool stale; /* its offset lookup started before the subscriber connection was lost: it goes
+                   to FILL instead of live */
 };
 
 struct edge_subs *edge_subs_new(struct edge *e);
 /* Call after every session is gone and after the command connection is freed. */
 void edge_subs_free(struct edge_subs *ss);
+/* The command connection is ready (again): gap fills that could not be sent go now. */
+void edge_subs_cmd_ready(struct edge_subs *ss);
 /* False while the subscriber connection is not subscribed and healthy. */
 bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap);
 
-/* Subscribes session s to Redis key `key`, shown to the client as `client_channel`. Takes the
- * filter. The session receives `subscribed` (or an error, then edge_session_sub_failed) later.
- * With `since`, every stored event after it is replayed (filtered) between `subscribed` and the
- * live events, without duplicates; if the stream no longer holds them all the session gets
- * `resync_required` instead (edge_session_sub_resync). Returns NULL (filter not taken) while
- * Redis is unavailable. */
-struct edge_sub *edge_subs_add(struct edge_subs *ss, struct edge_session *s, const char *key,
-                               const char *client_channel, struct edge_filter *filter,
-                               const char *ref, const char *since);
+/* Subscribes `owner` (through `sink`) to Redis key `key`, shown to the client as
+ * `client_channel`. Takes the filter. The sink gets `subscribed` (or failed) later. With `since`,
+ * every stored event after it is replayed (filtered) between `subscribed` and the live events,
+ * without duplicates; if the stream no longer holds them all the sink gets resync instead.
+ * Returns NULL (filter not taken) while Redis is unavailable. */
+struct edge_sub *edge_subs_add(struct edge_subs *ss, const struct edge_sub_sink *sink, void *owner,
+                               const char *key, const char *client_channel,
+                               struct edge_filter *filter, const char *ref, const char *since);
 /* Detaches a subscription (unsubscribe, session closed). */
 void edge_subs_remove(struct edge_subs *ss, struct edge_sub *sub);
 const char *edge_sub_client_channel(const struct edge_sub *sub);

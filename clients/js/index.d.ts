@@ -98,7 +98,7 @@ export interface RtClientOptions extends BackoffOptions {
     stableAfterMs?: number;
     /** while polling, the WebSocket is tried again this often (plus jitter), ms (20000) */
     wsProbeMs?: number;
-    /** long-poll wait, s; 0 never sends it (25) */
+    /** long-poll wait, s, at most 30 (the protocol's bound); 0 never sends it (25) */
     pollWaitS?: number;
     /** events per poll request (100) */
     pollLimit?: number;

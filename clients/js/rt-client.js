@@ -24,7 +24,7 @@ export const DEFAULTS = Object.freeze({
     fallbackAfter: 3, // consecutive WebSocket failures before HTTP polling is tried
     stableAfterMs: 10000, // a WebSocket that lived this long resets the failure count
     wsProbeMs: 20000, // while polling, try the WebSocket again this often
-    pollWaitS: 25, // long-poll `wait` (0: never send it)
+    pollWaitS: 25, // long-poll `wait` in seconds, at most 30 (0: never send it)
     pollLimit: 100,
     pollSkipLimit: 1000, // page size when skipping retained history (no position yet)
     pollIntervalMs: 2000, // pause after an empty answer that came back early (no long poll)
@@ -897,6 +897,7 @@ export class RtClient {
     async #pollLoop(channel, ctl, epoch) {
         const o = this.#o;
         const live = () => !ctl.signal.aborted && epoch === this.#pollEpoch && this.#subs.has(channel);
+        let busy = false; // the edge holds as many long polls as it may: ask once without wait
         while (live()) {
             const sub = this.#subs.get(channel);
             // A subscription without a position starts at the channel's newest id, as on the
@@ -907,9 +908,17 @@ export class RtClient {
             const q = new URLSearchParams({ channel, limit: String(limit) });
             if (sub.lastId) q.set('since', sub.lastId);
             if (sub.filter) q.set('filter', sub.filter);
-            const wait = o.pollWaitS > 0 && !this.#noWait && this.#pollOk && !skipping ? o.pollWaitS : 0;
+            const useWait = o.pollWaitS > 0 && !this.#noWait && this.#pollOk && !skipping && !busy;
+            const wait = useWait ? Math.min(30, Math.ceil(o.pollWaitS)) : 0; // the spec's bound
+            busy = false;
             if (wait) q.set('wait', String(wait));
             const started = this.#clock.now();
+            // A held request answers within `wait`; one silent for much longer went to a dead
+            // network (no FIN): give it up like a failed poll, as the heartbeat does for sockets.
+            const req = new AbortController();
+            const onAbort = () => req.abort();
+            ctl.signal.addEventListener('abort', onAbort, { once: true });
+            const watchdog = this.#clock.setTimeout(() => req.abort(), wait * 1000 + o.connectTimeoutMs);
             let res, body;
             try {
                 const token = await this.#currentToken();
@@ -917,7 +926,7 @@ export class RtClient {
                 this.#stats.pollRequests++;
                 res = await this.#fetch(o.httpUrl + '/api/v1/events?' + q, {
                     headers: { Authorization: 'Bearer ' + token },
-                    signal: ctl.signal,
+                    signal: req.signal,
                     cache: 'no-store',
                 });
                 if (!live()) return;
@@ -926,11 +935,21 @@ export class RtClient {
                 if (!live()) return;
                 this.#pollFailed(epoch, { reason: 'network', error: String(e && e.message ? e.message : e) });
                 return;
+            } finally {
+                this.#clock.clearTimeout(watchdog);
+                ctl.signal.removeEventListener('abort', onAbort);
             }
             if (!live()) return;
             if (!res.ok) {
                 if (res.status === 400 && wait) {
                     this.#noWait = true; // an edge without long poll may refuse `wait`
+                    continue;
+                }
+                if (res.status === 429 && wait) {
+                    // the edge is at its bound of held requests (RT_EDGE_POLL_MAX_HELD): not a
+                    // failure; pause, then one plain poll, then long polls again
+                    busy = true;
+                    await this.#sleep(o.pollIntervalMs, ctl.signal);
                     continue;
                 }
                 if (this.#pollHttpError(channel, res, epoch)) return;

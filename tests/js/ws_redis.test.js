@@ -131,7 +131,7 @@ async function setup() {
       L.eq((await L.httpGet(edge.port, '/api/v1/events?channel=db:public.poll')).status, 401, 'no token');
       L.eq((await L.httpGet(edge.port, '/api/v1/events?channel=db:public.poll', { Authorization: 'Bearer ' + L.mint({ exp: L.now() - 3600 }) })).status, 401, 'expired token');
       L.eq((await L.httpGet(edge.port, '/api/v1/events?channel=db:public.poll', { Authorization: 'Bearer ' + L.mint({}, { secret: 'nope' }) })).status, 401, 'bad signature');
-      for (const bad of ['rt:{other}:tenant', 'user:poller', '}', '', 'db:public.poll&since=abc', 'db:public.poll&limit=0', 'db:public.poll&limit=5000', 'db:public.poll&wait=5']) {
+      for (const bad of ['rt:{other}:tenant', 'user:poller', '}', '', 'db:public.poll&since=abc', 'db:public.poll&limit=0', 'db:public.poll&limit=5000', 'db:public.poll&wait=31', 'db:public.poll&wait=x']) {
         L.eq((await L.httpGet(edge.port, '/api/v1/events?channel=' + bad, auth)).status, 400, 'bad request ' + bad);
       }
     }],

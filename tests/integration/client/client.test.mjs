@@ -607,3 +607,28 @@ test('long poll: wait is sent once polling works, held requests bring events at 
     assert.deepEqual(r.events.map((e) => e.id), [id, id2]);
     assert.equal(c.status, 'connected');
 });
+
+test('long poll: a 429 (the edge holds as many long polls as it may) is not a failure; long polls resume', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    edge.refuseUpgrade = true;
+    edge.waitSupported = true;
+    const c = track(t, new RtClient({ ...FAST, url: edge.url, token: demoToken(SECRET), fallbackAfter: 1, pollWaitS: 2, pollIntervalMs: 100, wsProbeMs: 60000 }));
+    const r = recorder(c);
+    c.subscribe('calls');
+    c.connect();
+    await waitFor(() => c.transport === 'polling' && c.lastId('calls'));
+    const n0 = r.statuses.length;
+    edge.waitBusy = true;
+    for (const w of [...edge.waiters]) w.wake();
+    await waitFor(() => edge.pollParams.some((p, i) => i > 0 && !('wait' in p) && 'wait' in edge.pollParams[i - 1]), { what: 'a plain poll after the 429' });
+    const id = edge.publish('calls');
+    await waitFor(() => c.lastId('calls') === id, { timeout: 3000, what: 'events while the edge is busy' });
+    edge.waitBusy = false;
+    await waitFor(() => edge.waiters.size === 1, { timeout: 3000, what: 'held again' });
+    const id2 = edge.publish('calls');
+    await waitFor(() => c.lastId('calls') === id2, { timeout: 1000, what: 'event through the held request' });
+    assert.deepEqual(r.events.map((e) => e.id), [id, id2]);
+    assert.equal(c.status, 'connected');
+    assert.deepEqual(r.states().slice(n0), [], 'no status change while the edge is busy');
+});

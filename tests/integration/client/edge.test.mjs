@@ -153,6 +153,10 @@ test('upgrades refused by the proxy: polling, then back to the WebSocket, every 
     await waitFor(() => c.transport === 'polling' && c.status === 'connected', { timeout: 15000, what: 'polling' });
     assert.ok(proxy.upgradesRefused >= 1);
     await waitFor(() => r.events.filter((e) => e.transport === 'polling').length >= 20, { timeout: 15000, what: 'events by polling' });
+    // the polling was long polling: rt-edge held requests and the events answered them
+    const metrics = await (await fetch(`http://127.0.0.1:${edge.port}/metrics`)).text();
+    const woken = Number((/^rt_edge_poll_held_total\{outcome="events"\} (\d+)/m.exec(metrics) || [])[1] || 0);
+    assert.ok(woken >= 1, 'held requests answered by events: ' + woken);
     proxy.mode = 'pass';
     await waitFor(() => c.transport === 'websocket', { timeout: 15000, what: 'back to websocket' });
     const n = r.events.length;

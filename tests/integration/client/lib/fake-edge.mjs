@@ -25,7 +25,8 @@ export class FakeEdge {
         this.replayOverlap = 0; // on subscribe with since, also resend this many older events
         this.sinceUnsupported = false; // refuse `since` on subscribe (an edge without replay)
         this.pollFromStart = false; // /api/v1/events without since starts at the oldest event
-        this.waitSupported = false; // serve long-poll `wait` (else answer it 400, as rt-edge does)
+        this.waitSupported = false; // serve long-poll `wait` (else answer it 400, as rt-edge did before it had long polls)
+        this.waitBusy = false; // answer `wait` 429, as rt-edge does at RT_EDGE_POLL_MAX_HELD held requests
         this.waiters = new Set();
         this.pollParams = []; // the query of every poll request
         this.upgrades = 0;
@@ -208,6 +209,7 @@ export class FakeEdge {
         this.pollParams.push(Object.fromEntries(u.searchParams));
         const wait = u.searchParams.get('wait');
         if (wait && !this.waitSupported) return json(400, { error: 'bad_request', message: 'wait is not served' });
+        if (wait && this.waitBusy) return json(429, { error: 'rate_limited', message: 'too many long polls held on this edge' });
         if (wait && !req.waited) {
             const since = u.searchParams.get('since');
             const has = (this.streams.get(channel) || []).some((e) => !since || cmpId(e.id, since) > 0);
