@@ -34,6 +34,8 @@ static bool is_ready(void *arg, char *reason, size_t cap)
         snprintf(reason, cap, "redis: %s", err[0] ? err : "connecting");
         return false;
     }
+    if (!edge_auth_ready(e->auth, reason, cap))
+        return false;
     return edge_subs_ready(e->subs, reason, cap);
 }
 
@@ -112,14 +114,14 @@ static int start_lws(struct edge *e)
     info.user = e;
     info.pcontext = &e->lws; /* lws NULLs it when the context is completely destroyed */
     info.foreign_loops = foreign;
-    info.options =
-        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    /* SSL global init also for the JWKS client (jwks_http.c), which has a vhost of its own */
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.count_threads = 1;
     info.max_http_header_data = RT_JWT_MAX_TOKEN + 2048; /* tokens ride in headers */
     info.timeout_secs = 10;
     info.retry_and_idle_policy = &no_validity;
     if (tls) {
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = e->cfg->tls_cert;
         info.ssl_private_key_filepath = e->cfg->tls_key;
     }
@@ -146,12 +148,13 @@ static int start_lws(struct edge *e)
 
 static int build(struct edge *e)
 {
-    int rc = edge_auth_open(&e->auth, e->cfg);
+    int rc = edge_auth_open(&e->auth, e->cfg, e->metrics);
     if (rc)
         return rc;
     rc = start_lws(e);
     if (rc)
         return rc;
+    edge_auth_start(e->auth, e->lws);
     struct rt_rconn_opts ro = {.url = e->cfg->common.redis_url,
                                .client_name = "rt-edge",
                                .connect_timeout_ms = 2000,

@@ -4,6 +4,8 @@
 #ifndef EDGE_SESSION_H
 #define EDGE_SESSION_H
 
+#include "auth.h"
+
 #include "rt/msg.h"
 #include "rt/naming.h"
 
@@ -35,7 +37,9 @@ struct edge_session {
     uint64_t auth_deadline_ms, last_rx_ms, last_ping_ms;
     uint64_t rate_window_ms;
     unsigned rate_count;
-    struct edge_sub *subs; /* owned list (s_next) */
+    struct edge_auth_wait auth_wait; /* queued while a token waits for a JWKS fetch */
+    char *held_token;                /* owned: that token; reading is paused meanwhile */
+    struct edge_sub *subs;           /* owned list (s_next) */
     unsigned nsubs;
     struct rt_msg **q; /* owned ring of shared messages */
     size_t qhead, qlen, qcap, qbytes;
