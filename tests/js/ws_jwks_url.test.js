@@ -45,6 +45,9 @@ function makeCerts(dir) {
   o(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=localhost']);
   fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
   o(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', 'ext.cnf']);
+  // signed by the trusted CA, but for another name
+  fs.writeFileSync(path.join(dir, 'ext-other.cnf'), 'subjectAltName=DNS:other.example\n');
+  o(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv-other.pem', '-days', '2', '-extfile', 'ext-other.cnf']);
 }
 
 function listen(srv) {
@@ -78,6 +81,7 @@ L.main('ws_jwks_url', async () => {
   served.body = { keys: [jwk(rsa1, 'rsa-1', 'RS256'), jwk(ec1, 'ec-1', 'ES256')] };
   const tlsPort = await listen(https.createServer({ key: fs.readFileSync(path.join(dir, 'srv.key')), cert: fs.readFileSync(path.join(dir, 'srv.pem')) }, handler));
   const plainPort = await listen(http.createServer(handler));
+  const otherPort = await listen(https.createServer({ key: fs.readFileSync(path.join(dir, 'srv.key')), cert: fs.readFileSync(path.join(dir, 'srv-other.pem')) }, handler));
   const httpsUrl = `https://localhost:${tlsPort}/keys/jwks.json`;
   const httpUrl = `http://127.0.0.1:${plainPort}/jwks.json`;
   const env = (extra) => {
@@ -119,7 +123,7 @@ L.main('ws_jwks_url', async () => {
       L.eq((await c.next((m) => m && m.ref === 'r1', 5000, 'subscribe reply')).type, 'subscribed', 'the frame after the held auth');
       c.close();
       L.eq(served.requests, n0 + 1, 'exactly one refetch');
-      await e2.stop();
+      L.eq((await e2.stop()).code, 0, 'clean exit');
     }],
     ['many unknown kids within a minute cause at most one refetch (plain http)', async () => {
       const e3 = await new L.Edge(env({ RT_JWT_JWKS: httpUrl, RT_EDGE_JWKS_REFRESH_S: '3600' })).start();
@@ -132,7 +136,7 @@ L.main('ws_jwks_url', async () => {
       L.assert(served.requests - n0 <= 1, `at most one refetch, got ${served.requests - n0}`);
       L.eq(served.requests - n0, 1, 'the first unknown kid did refetch');
       await accepted(e3, mint(rsa1.privateKey, 'RS256', 'rsa-1'));
-      await e3.stop();
+      L.eq((await e3.stop()).code, 0, 'clean exit');
     }],
     ['a JWKS server that is down keeps the old keys', async () => {
       const err0 = await fetches(edge, 'error');
@@ -162,13 +166,26 @@ L.main('ws_jwks_url', async () => {
       L.eq(await fetches(e4, 'ok'), 0, 'no fetch succeeded');
       L.eq(await readyz(e4), 503, 'not ready');
       await rejected4001(e4, mint(rsa1.privateKey, 'RS256', 'rsa-1'));
-      await e4.stop();
+      L.eq((await e4.stop()).code, 0, 'clean exit');
+    }],
+    ['a certificate of the trusted CA for another host name fails the fetch', async () => {
+      const e6 = await new L.Edge(env({ RT_JWT_JWKS: `https://localhost:${otherPort}/jwks.json`, RT_EDGE_JWKS_CA_FILE: path.join(dir, 'ca.pem') })).start();
+      await L.waitFor(async () => (await fetches(e6, 'error')) >= 1, 5000, 'the host name failure');
+      L.eq(await fetches(e6, 'ok'), 0, 'no fetch succeeded');
+      L.eq(await readyz(e6), 503, 'not ready');
+      L.eq((await e6.stop()).code, 0, 'clean exit');
     }],
     ['the system CAs do not trust the test CA', async () => {
       const e5 = await new L.Edge(env({ RT_JWT_JWKS: httpsUrl })).start();
       await L.waitFor(async () => (await fetches(e5, 'error')) >= 1, 5000, 'the TLS failure');
       L.eq(await readyz(e5), 503, 'not ready');
-      await e5.stop();
+      L.eq((await e5.stop()).code, 0, 'clean exit');
+    }],
+    ['without RT_EDGE_JWKS_CA_FILE the system CA store is used (pointed at the test CA with SSL_CERT_FILE)', async () => {
+      const e7 = await new L.Edge(env({ RT_JWT_JWKS: httpsUrl, SSL_CERT_FILE: path.join(dir, 'ca.pem') })).start();
+      await L.waitFor(async () => (await readyz(e7)) === 200, 5000, 'fetch through the default verify paths');
+      await accepted(e7, mint(rsa1.privateKey, 'RS256', 'rsa-1'));
+      L.eq((await e7.stop()).code, 0, 'clean exit');
     }],
     ['bad JWKS URL settings exit 2', async () => {
       for (const extra of [{ RT_JWT_JWKS: 'https:///nohost' }, { RT_JWT_JWKS: httpsUrl, RT_EDGE_JWKS_CA_FILE: path.join(dir, 'missing.pem') }]) {
