@@ -126,7 +126,8 @@ static int make_vhost(struct edge_jwks_http *h, struct lws_context *ctx)
     info.protocols = protocols;
     info.vhost_name = "rt-jwks";
     info.user = h;
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.options = LWS_SERVER_OPTION_DISABLE_IPV6 |
+                   (h->tls ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0); /* else no SSL_CTX */
     info.client_ssl_ca_filepath = h->ca_file;
     creating = h;
     h->vh = lws_create_vhost(ctx, &info);

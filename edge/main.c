@@ -119,9 +119,11 @@ static int start_lws(struct edge *e)
     info.user = e;
     info.pcontext = &e->lws; /* lws NULLs it when the context is completely destroyed */
     info.foreign_loops = foreign;
-    /* SSL global init also for the JWKS client (jwks_http.c), which has a vhost of its own */
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.options =
+        LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    /* also for an https JWKS (jwks_http.c); not always: it costs ~1.5 MiB of RSS */
+    if (tls || (e->cfg->jwt.jwks && strncmp(e->cfg->jwt.jwks, "https://", 8) == 0))
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.count_threads = 1;
     info.max_http_header_data = RT_JWT_MAX_TOKEN + 2048; /* tokens ride in headers */
     info.timeout_secs = 10;
