@@ -37,9 +37,7 @@ struct edge_session {
     uint64_t auth_deadline_ms, last_rx_ms, last_ping_ms;
     uint64_t rate_window_ms;
     unsigned rate_count;
-    struct edge_auth_wait auth_wait; /* queued while a token waits for a JWKS fetch */
-    char *held_token;                /* owned: that token; reading is paused meanwhile */
-    struct edge_sub *subs;           /* owned list (s_next) */
+    struct edge_sub *subs; /* owned list (s_next) */
     unsigned nsubs;
     struct rt_msg **q; /* owned ring of shared messages */
     size_t qhead, qlen, qcap, qbytes;
@@ -47,6 +45,9 @@ struct edge_session {
     size_t rxlen;
     int close_code;
     char close_reason[48];
+
+    struct edge_auth_wait auth_wait; /* queued while a token waits for a JWKS fetch */
+    char *held_token;                /* owned: that token; reading is paused meanwhile */
 };
 
 int edge_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
