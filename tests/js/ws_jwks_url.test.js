@@ -29,10 +29,11 @@ const rsa2 = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const ec1 = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 // what the server answers: a JSON body, 'garbage', or 'down' (the connection is dropped)
-const served = { mode: 'ok', body: null, requests: 0 };
+const served = { mode: 'ok', body: null, requests: 0, hung: [] };
 function handler(req, res) {
   served.requests++;
   if (served.mode === 'down') { req.socket.destroy(); return; }
+  if (served.mode === 'hang') { served.hung.push(res); return; }
   const body = served.mode === 'garbage' ? '{"keys": [ not json' : JSON.stringify(served.body);
   res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
@@ -186,6 +187,28 @@ L.main('ws_jwks_url', async () => {
       await L.waitFor(async () => (await readyz(e7)) === 200, 5000, 'fetch through the default verify paths');
       await accepted(e7, mint(rsa1.privateKey, 'RS256', 'rsa-1'));
       L.eq((await e7.stop()).code, 0, 'clean exit');
+    }],
+    ['a fetch that never answers: the held connection is closed 4001 after RT_EDGE_JWKS_TIMEOUT_MS', async () => {
+      const e8 = await new L.Edge(env({ RT_JWT_JWKS: httpUrl, RT_EDGE_JWKS_TIMEOUT_MS: '1000', RT_EDGE_DRAIN_TIMEOUT_MS: '500' })).start();
+      await L.waitFor(async () => (await readyz(e8)) === 200, 5000, 'first fetch');
+      served.mode = 'hang';
+      const t0 = Date.now();
+      await rejected4001(e8, mint(rsa1.privateKey, 'RS256', 'rotated-away'));
+      const waited = Date.now() - t0;
+      L.assert(waited >= 900 && waited < 4000, `held about the fetch deadline, not more: ${waited} ms`);
+      L.eq(await fetches(e8, 'error'), 1, 'the timeout counted as a failed fetch');
+      // held again while a new fetch hangs, then SIGTERM: a clean exit with a fetch in flight
+      await L.sleep(1100); // past the 1 s retry, so a fetch is in flight again
+      const n0 = served.hung.length;
+      await L.waitFor(() => served.hung.length > n0, 3000, 'the retry fetch in flight');
+      const c = L.Client.open(e8.port, { protocols: ['rt.v1', 'rt.bearer.' + mint(rsa1.privateKey, 'RS256', 'still-unknown')] });
+      await c.opened;
+      await L.sleep(100);
+      L.assert(!c.closeInfo, 'held while the fetch is in flight');
+      L.eq((await e8.stop()).code, 0, 'clean exit with a held connection and a fetch in flight');
+      L.assert([1001, 4001].includes((await c.closeCode(3000)).code), 'the held client was closed');
+      served.mode = 'ok';
+      served.hung.splice(0).forEach((r) => r.destroy());
     }],
     ['bad JWKS URL settings exit 2', async () => {
       for (const extra of [{ RT_JWT_JWKS: 'https:///nohost' }, { RT_JWT_JWKS: httpsUrl, RT_EDGE_JWKS_CA_FILE: path.join(dir, 'missing.pem') }]) {
