@@ -305,12 +305,18 @@ static int open_jwt(struct health_api *a)
                              .tenant_claim = c->jwt.tenant_claim,
                              .algs = c->jwt.algs,
                              .leeway_s = (unsigned)c->jwt.leeway_s};
+    if (c->jwt.jwks &&
+        (strncmp(c->jwt.jwks, "http://", 7) == 0 || strncmp(c->jwt.jwks, "https://", 8) == 0)) {
+        /* refusing beats starting with no RS256/ES256 key and answering 401 to every caller */
+        RT_ERROR("config.invalid",
+                 "RT_JWT_JWKS: rt-health reads a JWKS from a file only (rt-edge also fetches a "
+                 "URL); give rt-health a file path",
+                 RT_LF_STR("setting", "RT_JWT_JWKS"), RT_LF_STR("jwks", c->jwt.jwks));
+        return RT_ECONFIG;
+    }
     int rc = rt_jwt_verifier_open(&a->jwt, &jo);
-    if (rc == 0 && c->jwt.jwks && strncmp(c->jwt.jwks, "http", 4) != 0)
+    if (rc == 0 && c->jwt.jwks)
         rc = rt_jwt_load_jwks_file(a->jwt, c->jwt.jwks);
-    else if (rc == 0 && c->jwt.jwks)
-        RT_WARN("config.jwks_url_unsupported", "rt-health reads JWKS from a file only",
-                RT_LF_STR("setting", "RT_JWT_JWKS"));
     if (rc) {
         RT_ERROR("config.invalid", "cannot use the JWT settings", RT_LF_ERR(rc));
         return RT_ECONFIG;

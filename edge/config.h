@@ -26,6 +26,10 @@ struct edge_config {
     long long liveness_ttl_s;   /* RT_EDGE_LIVENESS_TTL_S */
     char *dashboard_dir;        /* RT_EDGE_DASHBOARD_DIR; NULL: no dashboard */
     long long poll_max_held;    /* RT_EDGE_POLL_MAX_HELD: long-poll requests held at once */
+
+    long long jwks_min_refresh_s; /* RT_EDGE_JWKS_MIN_REFRESH_S: unknown-kid refetch */
+    long long jwks_timeout_ms;    /* RT_EDGE_JWKS_TIMEOUT_MS */
+    char *jwks_ca_file;           /* RT_EDGE_JWKS_CA_FILE; NULL: system CAs */
 };
 
 int edge_config_load(struct edge_config *cfg, int argc, char **argv);

@@ -35,6 +35,8 @@ static bool is_ready(void *arg, char *reason, size_t cap)
         snprintf(reason, cap, "redis: %s", err[0] ? err : "connecting");
         return false;
     }
+    if (!edge_auth_ready(e->auth, reason, cap))
+        return false;
     return edge_subs_ready(e->subs, reason, cap);
 }
 
@@ -76,6 +78,11 @@ static void on_lws_log(int level, const char *line)
 {
     size_t n = strlen(line);
     char buf[512];
+    /* lws 4.1 logs this at ERR level on every socket the listener hands over (a leftover debug
+     * line): one bogus error and one write(2) per connection, about a tenth of the setup CPU */
+    static const char noise[] = "adopt_socket_readbuf: calling service";
+    if (strncmp(line, noise, sizeof(noise) - 1) == 0)
+        return;
     snprintf(buf, sizeof(buf), "%.*s", (int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
     rt_log(level & LLL_ERR    ? RT_LOG_ERROR
            : level & LLL_WARN ? RT_LOG_WARN
@@ -119,12 +126,14 @@ static int start_lws(struct edge *e)
     info.foreign_loops = foreign;
     info.options =
         LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+    /* also for an https JWKS (jwks_http.c); not always: it costs ~1.5 MiB of RSS */
+    if (tls || (e->cfg->jwt.jwks && strncmp(e->cfg->jwt.jwks, "https://", 8) == 0))
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.count_threads = 1;
     info.max_http_header_data = RT_JWT_MAX_TOKEN + 2048; /* tokens ride in headers */
     info.timeout_secs = 10;
     info.retry_and_idle_policy = &no_validity;
     if (tls) {
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = e->cfg->tls_cert;
         info.ssl_private_key_filepath = e->cfg->tls_key;
     }
@@ -151,12 +160,13 @@ static int start_lws(struct edge *e)
 
 static int build(struct edge *e)
 {
-    int rc = edge_auth_open(&e->auth, e->cfg);
+    int rc = edge_auth_open(&e->auth, e->cfg, e->metrics);
     if (rc)
         return rc;
     rc = start_lws(e);
     if (rc)
         return rc;
+    edge_auth_start(e->auth, e->lws);
     struct rt_rconn_opts ro = {.url = e->cfg->common.redis_url,
                                .client_name = "rt-edge",
                                .connect_timeout_ms = 2000,

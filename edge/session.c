@@ -316,11 +316,46 @@ static void auth_failed(struct edge_session *s, const char *reason, const char *
     edge_session_close(s, 4001, close_text);
 }
 
-static void authenticate(struct edge_session *s, const char *token)
+static void token_drop(struct edge_session *s)
+{
+    edge_auth_wait_cancel(&s->auth_wait);
+    if (s->held_token) {
+        memset(s->held_token, 0, strlen(s->held_token));
+        free(s->held_token);
+        s->held_token = NULL;
+    }
+}
+
+static void authenticate(struct edge_session *s, const char *token, bool may_wait);
+
+/* The JWKS fetch a token waited for ended: decide now, with whatever keys there are. */
+static void on_auth_wait(struct edge_auth_wait *w)
+{
+    struct edge_session *s =
+        (struct edge_session *)((char *)w - offsetof(struct edge_session, auth_wait));
+    char *token = s->held_token;
+    s->held_token = NULL;
+    lws_rx_flow_control(s->wsi, 1);
+    if (s->state != EDGE_SESSION_CLOSING)
+        authenticate(s, token, false);
+    memset(token, 0, strlen(token));
+    free(token);
+}
+
+static void authenticate(struct edge_session *s, const char *token, bool may_wait)
 {
     struct rt_jwt_claims c;
     enum rt_jwt_fail why = RT_JWT_OK;
-    if (edge_auth_verify(s->e->auth, token, &c, &why)) {
+    s->auth_wait.cb = on_auth_wait;
+    int rc = edge_auth_verify_or_wait(s->e->auth, token, &c, &why, may_wait ? &s->auth_wait : NULL);
+    if (rc == RT_EAGAIN) {
+        /* unknown kid while the JWKS is being fetched (a key rotation): hold this token, and
+         * the frames after it, until the fetch ends */
+        s->held_token = rt_xstrdup(token);
+        lws_rx_flow_control(s->wsi, 0);
+        return;
+    }
+    if (rc) {
         auth_failed(s, rt_jwt_fail_name(why),
                     why == RT_JWT_EXPIRED ? "token expired" : "invalid token");
         return;
@@ -400,7 +435,7 @@ static void on_established(struct lws *wsi, struct edge_session *s)
     char *taken = edge_listener_take_token(e->listener, (int)lws_get_socket_fd(wsi));
     char *token = taken ? taken : handshake_token(wsi, buf, sizeof(buf));
     if (token)
-        authenticate(s, token);
+        authenticate(s, token, true);
     if (taken) {
         memset(taken, 0, strlen(taken));
         free(taken);
@@ -555,7 +590,7 @@ static void handle_message(struct edge_session *s, const char *buf, size_t len)
     }
     switch (c.type) {
     case EDGE_CMD_AUTH:
-        authenticate(s, c.token);
+        authenticate(s, c.token, true);
         break;
     case EDGE_CMD_SUBSCRIBE:
         do_subscribe(s, &c);
@@ -627,6 +662,7 @@ static void on_closed(struct edge_session *s)
     struct edge *e = s->e;
     if (!e)
         return;
+    token_drop(s);
     dirty_remove(s);
     while (s->subs) {
         struct edge_sub *sub = s->subs;

@@ -4,6 +4,8 @@
 #ifndef EDGE_SESSION_H
 #define EDGE_SESSION_H
 
+#include "auth.h"
+
 #include "rt/msg.h"
 #include "rt/naming.h"
 
@@ -43,6 +45,9 @@ struct edge_session {
     size_t rxlen;
     int close_code;
     char close_reason[48];
+
+    struct edge_auth_wait auth_wait; /* queued while a token waits for a JWKS fetch */
+    char *held_token;                /* owned: that token; reading is paused meanwhile */
 };
 
 int edge_session_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -1,18 +1,16 @@
-/* JWK -> PEM conversion for the JWT verifier (OpenSSL 3 only: EVP_PKEY_fromdata, no deprecated
- * RSA_ / EC_KEY_ calls). libjwt 1.10 only takes PEM keys, so each usable JWK of a JWKS becomes a
- * SubjectPublicKeyInfo PEM string once, when the set is loaded, never per token. */
+/* JWK -> EVP_PKEY for the JWT verifier (OpenSSL 3 only: EVP_PKEY_fromdata, no deprecated
+ * RSA_ / EC_KEY_ calls). Each usable JWK of a JWKS becomes a key once, when the set is loaded,
+ * never per token. */
 #include "jwks.h"
 
 #include "rt/err.h"
 
 #include <string.h>
 
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
-#include <openssl/pem.h>
 
 #define JWK_MAX_PART 1024 /* decoded n of RSA-8192 is 1024 bytes */
 #define RSA_MIN_BITS 2048
@@ -151,24 +149,7 @@ static EVP_PKEY *ec_key(json_t *jwk)
     return pkey;
 }
 
-static char *to_pem(EVP_PKEY *pkey, size_t *len)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data, *pem = NULL;
-    long n;
-
-    if (bio && PEM_write_bio_PUBKEY(bio, pkey) == 1) {
-        n = BIO_get_mem_data(bio, &data);
-        if (n > 0) {
-            pem = rt_xstrndup(data, (size_t)n);
-            *len = (size_t)n;
-        }
-    }
-    BIO_free(bio);
-    return pem;
-}
-
-int rt_jwks_key_pem(json_t *jwk, enum rt_jwks_alg *alg, char **pem, size_t *pem_len)
+int rt_jwks_key(json_t *jwk, enum rt_jws_alg *alg, EVP_PKEY **out)
 {
     const char *kty = json_string_value(json_object_get(jwk, "kty"));
     json_t *jalg = json_object_get(jwk, "alg");
@@ -185,18 +166,17 @@ int rt_jwks_key_pem(json_t *jwk, enum rt_jwks_alg *alg, char **pem, size_t *pem_
     if (strcmp(kty, "RSA") == 0) {
         if (jalg && strcmp(json_string_value(jalg), "RS256") != 0)
             return RT_EINVAL;
-        *alg = RT_JWKS_RS256;
+        *alg = RT_JWS_RS256;
         pkey = rsa_key(jwk);
     } else if (strcmp(kty, "EC") == 0) {
         if (jalg && strcmp(json_string_value(jalg), "ES256") != 0)
             return RT_EINVAL;
-        *alg = RT_JWKS_ES256;
+        *alg = RT_JWS_ES256;
         pkey = ec_key(jwk);
     }
     /* "oct" and anything else: a symmetric key never comes from a JWKS here */
     if (!pkey)
         return RT_EINVAL;
-    *pem = to_pem(pkey, pem_len);
-    EVP_PKEY_free(pkey);
-    return *pem ? 0 : RT_EINVAL;
+    *out = pkey;
+    return 0;
 }

@@ -1,18 +1,17 @@
-/* JWT verification on libjwt 1.10. libjwt trusts the token's own `alg` header and checks no
- * claim, so everything that decides is done here, before and after jwt_decode():
+/* JWT verification on OpenSSL EVP (jws.c); nothing here trusts the token's own `alg` header:
  *   1. the compact form is checked (three non-empty strict base64url parts, header and payload
- *      JSON objects without duplicate keys, no `crit`), so libjwt only ever sees well-formed
- *      input and its failures mean "bad signature";
- *   2. `alg` is read from our own parse of the header: `none` and anything outside the allowlist
- *      is refused before libjwt runs; the key is chosen by algorithm (HS256: the secret;
- *      RS256/ES256: the JWK of that `kid` whose type is that algorithm's);
- *   3. jwt_decode() verifies the signature with that key only, and jwt_get_alg() must still be
- *      the pinned algorithm;
- *   4. exp/nbf/iss/aud/sub/tenant are checked on the grants libjwt verified. */
+ *      JSON objects without duplicate keys, no `crit`, `typ` absent or "JWT");
+ *   2. `alg` is read from the header: `none` and anything outside the allowlist is refused; the
+ *      key is chosen by algorithm (HS256: the secret; RS256/ES256: the JWK of that `kid` whose
+ *      type is that algorithm's), so a key is only ever used with its own algorithm;
+ *   3. the signature over "header.payload" is checked with that key only (jws.c);
+ *   4. exp/nbf/iss/aud/sub/tenant are checked on the payload parsed in step 1.
+ * Each JWK becomes a prepared key once, when the set is loaded: a verification parses no key. */
 #include "rt/jwt.h"
 #include "rt/err.h"
 
 #include "jwks.h"
+#include "jws.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +22,6 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <jwt.h>
 
 #define JWKS_MAX_BYTES (1024 * 1024)
 #define JWKS_MAX_KEYS  64  /* usable keys kept per set; the rest count as skipped */
@@ -38,8 +36,7 @@ enum alg {
 struct jwk {
     char *kid; /* owned; NULL when the JWK has none */
     enum alg alg;
-    char *pem; /* owned, public key PEM */
-    size_t pem_len;
+    struct rt_jws_key *key; /* owned */
 };
 
 struct rt_jwt_verifier {
@@ -61,11 +58,10 @@ struct rt_jwt_verifier {
 static const struct {
     const char *name;
     enum alg alg;
-    jwt_alg_t jwt;
 } algs[] = {
-    {"RS256", ALG_RS256, JWT_ALG_RS256},
-    {"ES256", ALG_ES256, JWT_ALG_ES256},
-    {"HS256", ALG_HS256, JWT_ALG_HS256},
+    {"RS256", ALG_RS256},
+    {"ES256", ALG_ES256},
+    {"HS256", ALG_HS256},
 };
 
 static int alg_find(const char *name, size_t len)
@@ -132,7 +128,7 @@ static void keys_free(struct jwk *keys, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(keys[i].kid);
-        free(keys[i].pem);
+        rt_jws_key_free(keys[i].key);
     }
     free(keys);
 }
@@ -156,16 +152,19 @@ void rt_jwt_verifier_free(struct rt_jwt_verifier *v)
 static bool key_load(json_t *jwk, struct jwk *k)
 {
     json_t *kid = json_object_get(jwk, "kid");
-    enum rt_jwks_alg alg;
+    enum rt_jws_alg alg;
+    EVP_PKEY *pkey = NULL;
 
     if (!json_is_object(jwk) || (kid && !json_is_string(kid)))
         return false;
     if (kid && (json_string_length(kid) > KID_MAX ||
                 strlen(json_string_value(kid)) != json_string_length(kid)))
         return false;
-    if (rt_jwks_key_pem(jwk, &alg, &k->pem, &k->pem_len) < 0)
+    if (rt_jwks_key(jwk, &alg, &pkey) < 0)
         return false;
-    k->alg = alg == RT_JWKS_RS256 ? ALG_RS256 : ALG_ES256;
+    if (!(k->key = rt_jws_key_new(pkey, alg)))
+        return false;
+    k->alg = alg == RT_JWS_RS256 ? ALG_RS256 : ALG_ES256;
     k->kid = kid ? rt_xstrdup(json_string_value(kid)) : NULL;
     return true;
 }
@@ -259,64 +258,72 @@ static bool b64url_chars(const char *s, size_t len)
            strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") >= len;
 }
 
-/* Checks the compact form and the header; on success *alg is the index into algs[] and *kid
- * a copy of the header's kid (or ""). */
-static enum rt_jwt_fail check_form(const char *token, size_t len, int *alg, char *kid)
+/* A token split and parsed: the payload is kept for the claim checks. */
+struct parsed {
+    int alg; /* index into algs[] */
+    char kid[KID_MAX + 1];
+    json_t *body;     /* owned */
+    size_t input_len; /* "header.payload": the signing input */
+    unsigned char sig[RT_JWT_MAX_TOKEN];
+    size_t sig_len;
+};
+
+/* Checks the compact form and the header; fills p (p->body owned by the caller on any return). */
+static enum rt_jwt_fail check_form(const char *token, size_t len, struct parsed *p)
 {
     const char *d1 = memchr(token, '.', len);
     const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token)) : NULL;
     enum rt_jwt_fail why = RT_JWT_MALFORMED;
 
+    p->body = NULL;
     if (!d2 || !b64url_chars(token, (size_t)(d1 - token)) ||
         !b64url_chars(d1 + 1, (size_t)(d2 - d1 - 1)) ||
         !b64url_chars(d2 + 1, len - (size_t)(d2 + 1 - token)))
         return RT_JWT_MALFORMED; /* also a missing signature part and a fourth part */
+    if (rt_jwks_b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), p->sig, sizeof(p->sig),
+                              &p->sig_len) < 0)
+        return RT_JWT_MALFORMED;
+    p->input_len = (size_t)(d2 - token);
     json_t *head = part_json(token, (size_t)(d1 - token));
-    json_t *body = part_json(d1 + 1, (size_t)(d2 - d1 - 1));
+    p->body = part_json(d1 + 1, (size_t)(d2 - d1 - 1));
     json_t *jalg = json_object_get(head, "alg");
     json_t *jkid = json_object_get(head, "kid");
     json_t *jtyp;
-    if (!head || !body || !json_is_string(jalg) || (jkid && !json_is_string(jkid)))
+    if (!head || !p->body || !json_is_string(jalg) || (jkid && !json_is_string(jkid)))
         goto out;
     /* no extension is understood here, so a critical one cannot be honoured (RFC 7515 4.1.11) */
     if (json_object_get(head, "crit"))
         goto out;
-    /* libjwt 1.10 refuses any typ but "JWT" (case-insensitive), e.g. RFC 9068 "at+jwt": say so
-     * here instead of letting it look like a bad signature */
+    /* only JWTs: another typ (e.g. RFC 9068 "at+jwt") is a different kind of token */
     if ((jtyp = json_object_get(head, "typ")) &&
         (!json_is_string(jtyp) || strcasecmp(json_string_value(jtyp), "JWT") != 0))
         goto out;
-    kid[0] = '\0';
+    p->kid[0] = '\0';
     if (jkid) {
         if (json_string_length(jkid) > KID_MAX ||
             strlen(json_string_value(jkid)) != json_string_length(jkid))
             goto out;
-        memcpy(kid, json_string_value(jkid), json_string_length(jkid) + 1);
+        memcpy(p->kid, json_string_value(jkid), json_string_length(jkid) + 1);
     }
-    *alg = alg_find(json_string_value(jalg), json_string_length(jalg));
-    why = *alg < 0 ? RT_JWT_ALG_NOT_ALLOWED : RT_JWT_OK; /* "none" included */
+    p->alg = alg_find(json_string_value(jalg), json_string_length(jalg));
+    why = p->alg < 0 ? RT_JWT_ALG_NOT_ALLOWED : RT_JWT_OK; /* "none" included */
 out:
     json_decref(head);
-    json_decref(body);
     return why;
 }
 
-/* The key for this algorithm and kid. RS256/ES256 without a kid use the set's only key of
- * that type, if there is exactly one. */
+/* The key for this algorithm and kid (NULL for HS256, which uses the secret). RS256/ES256
+ * without a kid use the set's only key of that type, if there is exactly one. */
 static enum rt_jwt_fail pick_key(struct rt_jwt_verifier *v, enum alg alg, const char *kid,
-                                 const char **key, size_t *key_len)
+                                 struct rt_jws_key **key)
 {
     const struct jwk *found = NULL;
     bool kid_known = false;
     size_t typed = 0;
 
-    if (alg == ALG_HS256) {
-        if (!v->secret)
-            return RT_JWT_ALG_NOT_ALLOWED;
-        *key = v->secret;
-        *key_len = v->secret_len;
-        return RT_JWT_OK;
-    }
+    *key = NULL;
+    if (alg == ALG_HS256)
+        return v->secret ? RT_JWT_OK : RT_JWT_ALG_NOT_ALLOWED;
     for (size_t i = 0; i < v->nkeys; i++) {
         const struct jwk *k = &v->keys[i];
         if (k->alg == alg)
@@ -332,8 +339,7 @@ static enum rt_jwt_fail pick_key(struct rt_jwt_verifier *v, enum alg alg, const 
     if (!*kid && typed != 1)
         found = NULL;
     if (found) {
-        *key = found->pem;
-        *key_len = found->pem_len;
+        *key = found->key;
         return RT_JWT_OK;
     }
     if (kid_known)
@@ -419,63 +425,46 @@ static enum rt_jwt_fail check_claims(const struct rt_jwt_verifier *v, json_t *g,
     return RT_JWT_OK;
 }
 
-/* Signature by libjwt with exactly this key, then claims on the grants libjwt verified. */
-static enum rt_jwt_fail verify_signed(const struct rt_jwt_verifier *v, const char *token, int alg,
-                                      const char *key, size_t key_len, int64_t now,
+/* The signature with exactly this key (HS256: the secret), then the claims. */
+static enum rt_jwt_fail verify_signed(const struct rt_jwt_verifier *v, const char *token,
+                                      struct parsed *p, struct rt_jws_key *key, int64_t now,
                                       struct rt_jwt_claims *c)
 {
-    jwt_t *jwt = NULL;
-    char *grants = NULL;
-    json_t *g = NULL;
-    enum rt_jwt_fail why = RT_JWT_BAD_SIGNATURE;
-
-    if (jwt_decode(&jwt, token, (const unsigned char *)key, (int)key_len) != 0 || !jwt)
-        goto out;
-    if (jwt_get_alg(jwt) != algs[alg].jwt) {
-        why = RT_JWT_ALG_NOT_ALLOWED;
-        goto out;
-    }
-    grants = jwt_get_grants_json(jwt, NULL);
-    g = grants ? json_loads(grants, 0, NULL) : NULL;
-    if (!json_is_object(g)) {
-        why = RT_JWT_MALFORMED;
-        goto out;
-    }
-    why = check_claims(v, g, now, c);
-out:
-    json_decref(g);
-    free(grants);
-    jwt_free(jwt);
-    return why;
+    bool ok =
+        algs[p->alg].alg == ALG_HS256
+            ? rt_jws_verify_hs256(v->secret, v->secret_len, token, p->input_len, p->sig, p->sig_len)
+            : rt_jws_verify(key, token, p->input_len, p->sig, p->sig_len);
+    return ok ? check_claims(v, p->body, now, c) : RT_JWT_BAD_SIGNATURE;
 }
 
 int rt_jwt_verify(struct rt_jwt_verifier *v, const char *token, int64_t now_s,
                   struct rt_jwt_claims *out, enum rt_jwt_fail *why)
 {
-    char kid[KID_MAX + 1];
-    const char *key = NULL;
-    size_t key_len = 0, len;
-    int alg = -1;
+    struct parsed p;
+    struct rt_jws_key *key = NULL;
+    size_t len;
     enum rt_jwt_fail w;
 
     memset(out, 0, sizeof(*out));
+    p.body = NULL;
     len = token ? strnlen(token, RT_JWT_MAX_TOKEN + 1) : 0;
     if (len == 0 || len > RT_JWT_MAX_TOKEN) {
         w = RT_JWT_MALFORMED;
         goto done;
     }
-    if ((w = check_form(token, len, &alg, kid)) != RT_JWT_OK)
+    if ((w = check_form(token, len, &p)) != RT_JWT_OK)
         goto done;
-    if (!(v->algs & algs[alg].alg)) {
+    if (!(v->algs & algs[p.alg].alg)) {
         w = RT_JWT_ALG_NOT_ALLOWED;
         goto done;
     }
-    if ((w = pick_key(v, algs[alg].alg, kid, &key, &key_len)) != RT_JWT_OK)
+    if ((w = pick_key(v, algs[p.alg].alg, p.kid, &key)) != RT_JWT_OK)
         goto done;
-    if ((w = verify_signed(v, token, alg, key, key_len, now_s, out)) != RT_JWT_OK)
+    if ((w = verify_signed(v, token, &p, key, now_s, out)) != RT_JWT_OK)
         goto done;
-    snprintf(out->alg, sizeof(out->alg), "%s", algs[alg].name);
+    snprintf(out->alg, sizeof(out->alg), "%s", algs[p.alg].name);
 done:
+    json_decref(p.body);
     *why = w;
     if (w != RT_JWT_OK) {
         memset(out, 0, sizeof(*out));

@@ -107,7 +107,7 @@ async function main() {
   process.on('exit', () => { try { execFileSync('bash', [FIX, 'stop', rdir]); } catch (e) { /* gone */ } });
   const rport = parseInt(fs.readFileSync(path.join(rdir, 'port'), 'utf8'), 10);
   const eport = await L.freePort();
-  const edge = new L.Edge(Object.assign(L.baseEnv(dir), {
+  const edge = new L.Edge(L.baseEnv(dir, {
     RT_REDIS_URL: `redis://127.0.0.1:${rport}/0`, RT_LOG_LEVEL: 'warn', RT_EDGE_LISTEN: `127.0.0.1:${eport}`,
   }));
   edge.knownPort = eport;

@@ -214,7 +214,8 @@ class Edge {
 
 function baseEnv(dir, extra = {}) {
   return Object.assign({
-    RT_REDIS_URL: `redis://127.0.0.1:${redisPort()}/0`,
+    // the shared fixture's redis unless the caller brings its own (the benchmark does)
+    RT_REDIS_URL: extra.RT_REDIS_URL || `redis://127.0.0.1:${redisPort()}/0`,
     RT_EDGE_LISTEN: '127.0.0.1:0',
     RT_JWT_SECRET: HS_SECRET,
     RT_JWT_JWKS: writeJwks(dir),

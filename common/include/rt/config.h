@@ -76,7 +76,7 @@ struct rt_jwt_cfg {
         {.env = "RT_JWT_JWKS",                                                                     \
          .type = RT_CFG_STR,                                                                       \
          .offset = offsetof(CT, member.jwks),                                                      \
-         .help = "JWKS file path (enables RS256/ES256); reloaded periodically"},                   \
+         .help = "JWKS file path or http(s) URL (enables RS256/ES256); refreshed"},                \
         {.env = "RT_JWT_ISSUER",                                                                   \
          .type = RT_CFG_STR,                                                                       \
          .offset = offsetof(CT, member.issuer),                                                    \

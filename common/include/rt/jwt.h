@@ -1,8 +1,8 @@
-/* JWT verification shared by rt-edge and rt-health (libjwt 1.10 + OpenSSL for JWKS).
- * libjwt has no validator: the algorithm is pinned per key, and exp/nbf/iss/aud are checked
- * here. `alg: none` is always refused; a key is only ever used with its own algorithm (an HS256
- * token "signed" with an RSA public key as the secret fails). Pure and loop-agnostic: fetching a
- * JWKS over HTTP(S) is the caller's job (see rt_jwt_jwks_wanted). */
+/* JWT verification shared by rt-edge and rt-health, on OpenSSL EVP (no libjwt: it re-parsed a
+ * PEM key per token). The algorithm is pinned per key, and exp/nbf/iss/aud are checked here. `alg:
+ * none` is always refused; a key is only ever used with its own algorithm (an HS256 token "signed"
+ * with an RSA public key as the secret fails). Pure and loop-agnostic: fetching a JWKS over HTTP(S)
+ * is the caller's job (see rt_jwt_jwks_wanted). */
 #ifndef RT_JWT_H
 #define RT_JWT_H
 

@@ -618,6 +618,19 @@ static void scenario_auth(void)
     /* liveness: the instance registered itself */
     CHECK(WAIT_UNTIL(cmd_int("ZCARD rt:instances") == 1, 5000), "not registered");
     CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health exit");
+
+    /* a JWKS URL: rt-health reads a file only, and says so instead of refusing every token */
+    static char bin[600];
+    const char *b = getenv("RT_TEST_BIN");
+    snprintf(bin, sizeof(bin), "%s/broker/rt-health", b ? b : ".");
+    char *argv[] = {bin, NULL};
+    char *env[] = {"RT_HEALTH_LISTEN=127.0.0.1:0", "RT_JWT_JWKS=https://idp.example/jwks.json",
+                   NULL};
+    struct rt_test_proc u;
+    CHECK(rt_test_proc_start(&u, argv, env) == 0, "start rt-health with a JWKS URL");
+    CHECK(rt_test_proc_wait_log(&u, "RT_JWT_JWKS", 5000, NULL, 0), "no message naming the setting");
+    /* signal 0: only wait, so the exit status is the process's own */
+    CHECK(rt_test_proc_stop(&u, 0, 10000) == 2, "a JWKS URL must exit 2");
 }
 
 static int readyz(int port, char *reason, size_t cap)
