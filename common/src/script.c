@@ -45,17 +45,23 @@ void rt_script_load(const struct rt_script *s, struct rt_rconn *rc)
     rt_rconn_cmd(rc, on_load, (void *)s, "SCRIPT LOAD %s", s->text);
 }
 
-void rt_script_arg(struct rt_script_call *c, const char *s, size_t len)
+void rt_script_arg_own(struct rt_script_call *c, char *s, size_t len)
 {
     if (c->argc == c->cap) {
         c->cap *= 2;
         c->argv = rt_xrealloc(c->argv, (size_t)c->cap * sizeof(*c->argv));
         c->argvlen = rt_xrealloc(c->argvlen, (size_t)c->cap * sizeof(*c->argvlen));
     }
-    c->argv[c->argc] = rt_xmalloc(len + 1);
-    memcpy(c->argv[c->argc], s, len);
-    c->argv[c->argc][len] = '\0';
+    c->argv[c->argc] = s;
     c->argvlen[c->argc++] = len;
+}
+
+void rt_script_arg(struct rt_script_call *c, const char *s, size_t len)
+{
+    char *copy = rt_xmalloc(len + 1);
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    rt_script_arg_own(c, copy, len);
 }
 
 void rt_script_arg_str(struct rt_script_call *c, const char *s)
