@@ -315,8 +315,8 @@ static void flush(struct ingest_pgpub *p, struct commit *c, bool final)
     rt_script_arg_str(sc, prev);
     rt_script_arg_str(sc, ckpt);
     for (size_t i = 0; i < b->n; i++) {
-        rt_script_arg_own(sc, b->bodies[i], b->lens[i]);
-        b->bodies[i] = NULL;
+        rt_script_arg(sc, b->bodies[i], b->lens[i]);
+        free(b->bodies[i]);
     }
     struct call *q = rt_xcalloc(1, sizeof(*q));
     *q = (struct call){.c = c, .weight = b->n ? b->n : 1, .final = final};

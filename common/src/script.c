@@ -8,14 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The command is built in Redis's wire format (RESP) as arguments are added, in one buffer:
+ * hiredis then sends it as it is, instead of copying each argument and formatting it again. */
+#define HEAD_ROOM 24 /* room before the arguments for "*<argc>\r\n" */
+
 struct rt_script_call {
     const struct rt_script *s; /* borrowed: scripts are static */
     struct rt_rconn *rc;       /* borrowed */
     rt_script_fn cb;
     void *arg; /* borrowed */
-    int argc, cap;
-    char **argv; /* owned: "EVALSHA", sha, nkeys, then keys and arguments */
-    size_t *argvlen;
+    int argc;
+    char *buf; /* owned: HEAD_ROOM bytes, then the arguments as RESP bulk strings */
+    size_t len, cap;
+    size_t head; /* offset of the command in buf, once rt_script_send wrote its header */
     bool retried;
 };
 
@@ -45,23 +50,21 @@ void rt_script_load(const struct rt_script *s, struct rt_rconn *rc)
     rt_rconn_cmd(rc, on_load, (void *)s, "SCRIPT LOAD %s", s->text);
 }
 
-void rt_script_arg_own(struct rt_script_call *c, char *s, size_t len)
-{
-    if (c->argc == c->cap) {
-        c->cap *= 2;
-        c->argv = rt_xrealloc(c->argv, (size_t)c->cap * sizeof(*c->argv));
-        c->argvlen = rt_xrealloc(c->argvlen, (size_t)c->cap * sizeof(*c->argvlen));
-    }
-    c->argv[c->argc] = s;
-    c->argvlen[c->argc++] = len;
-}
-
 void rt_script_arg(struct rt_script_call *c, const char *s, size_t len)
 {
-    char *copy = rt_xmalloc(len + 1);
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    rt_script_arg_own(c, copy, len);
+    char hdr[32];
+    int h = snprintf(hdr, sizeof(hdr), "$%zu\r\n", len);
+    size_t need = c->len + (size_t)h + len + 2;
+    if (need > c->cap) {
+        while (c->cap < need)
+            c->cap *= 2;
+        c->buf = rt_xrealloc(c->buf, c->cap);
+    }
+    memcpy(c->buf + c->len, hdr, (size_t)h);
+    memcpy(c->buf + c->len + h, s, len);
+    memcpy(c->buf + c->len + h + len, "\r\n", 2);
+    c->len = need;
+    c->argc++;
 }
 
 void rt_script_arg_str(struct rt_script_call *c, const char *s)
@@ -79,9 +82,9 @@ struct rt_script_call *rt_script_call_new(const struct rt_script *s, int nkeys)
 {
     struct rt_script_call *c = rt_xcalloc(1, sizeof(*c));
     c->s = s;
-    c->cap = 16;
-    c->argv = rt_xmalloc((size_t)c->cap * sizeof(*c->argv));
-    c->argvlen = rt_xmalloc((size_t)c->cap * sizeof(*c->argvlen));
+    c->cap = 512;
+    c->buf = rt_xmalloc(c->cap);
+    c->len = HEAD_ROOM;
     rt_script_arg_str(c, "EVALSHA");
     rt_script_arg_str(c, s->sha);
     rt_script_arg_num(c, nkeys);
@@ -90,10 +93,7 @@ struct rt_script_call *rt_script_call_new(const struct rt_script *s, int nkeys)
 
 static void call_free(struct rt_script_call *c)
 {
-    for (int i = 0; i < c->argc; i++)
-        free(c->argv[i]);
-    free(c->argv);
-    free(c->argvlen);
+    free(c->buf);
     free(c);
 }
 
@@ -101,7 +101,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
 static int send_call(struct rt_script_call *c)
 {
-    return rt_rconn_cmdargv(c->rc, on_reply, c, c->argc, (const char **)c->argv, c->argvlen);
+    return rt_rconn_cmd_resp(c->rc, on_reply, c, c->buf + c->head, c->len - c->head);
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
@@ -126,6 +126,11 @@ int rt_script_send(struct rt_script_call *c, struct rt_rconn *rc, rt_script_fn c
     c->rc = rc;
     c->cb = cb;
     c->arg = arg;
+    char hdr[HEAD_ROOM];
+    int h = snprintf(hdr, sizeof(hdr), "*%d\r\n", c->argc);
+    RT_ASSERT(h > 0 && h <= HEAD_ROOM);
+    c->head = HEAD_ROOM - (size_t)h;
+    memcpy(c->buf + c->head, hdr, (size_t)h);
     if (send_call(c)) {
         call_free(c);
         return RT_ENOTREADY;

@@ -30,9 +30,6 @@ void rt_script_load(const struct rt_script *s, struct rt_rconn *rc);
 struct rt_script_call *rt_script_call_new(const struct rt_script *s, int nkeys);
 /* Appends one key or argument (copied). */
 void rt_script_arg(struct rt_script_call *c, const char *s, size_t len);
-/* Appends one argument without copying: s (len bytes from malloc) is taken over and freed with
- * the call. */
-void rt_script_arg_own(struct rt_script_call *c, char *s, size_t len);
 /* NULL appends "". */
 void rt_script_arg_str(struct rt_script_call *c, const char *s);
 void rt_script_arg_num(struct rt_script_call *c, long long v);
