@@ -50,20 +50,37 @@ void rt_script_load(const struct rt_script *s, struct rt_rconn *rc)
     rt_rconn_cmd(rc, on_load, (void *)s, "SCRIPT LOAD %s", s->text);
 }
 
-void rt_script_arg(struct rt_script_call *c, const char *s, size_t len)
+/* Writes the decimal digits of v backwards so that they end just before end; returns where they
+ * start (at most 20 digits). snprintf cost more than all the rest of adding an argument. */
+static char *digits(char *end, unsigned long long v)
 {
-    char hdr[32];
-    int h = snprintf(hdr, sizeof(hdr), "$%zu\r\n", len);
-    size_t need = c->len + (size_t)h + len + 2;
-    if (need > c->cap) {
-        while (c->cap < need)
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+static void append(struct rt_script_call *c, const void *p, size_t n)
+{
+    if (c->len + n > c->cap) {
+        while (c->cap < c->len + n)
             c->cap *= 2;
         c->buf = rt_xrealloc(c->buf, c->cap);
     }
-    memcpy(c->buf + c->len, hdr, (size_t)h);
-    memcpy(c->buf + c->len + h, s, len);
-    memcpy(c->buf + c->len + h + len, "\r\n", 2);
-    c->len = need;
+    memcpy(c->buf + c->len, p, n);
+    c->len += n;
+}
+
+void rt_script_arg(struct rt_script_call *c, const char *s, size_t len)
+{
+    char num[32], *end = num + sizeof(num) - 2, *d = digits(end, len);
+    end[0] = '\r';
+    end[1] = '\n';
+    *--d = '$';
+    append(c, d, (size_t)(num + sizeof(num) - d));
+    append(c, s, len);
+    append(c, "\r\n", 2);
     c->argc++;
 }
 
@@ -74,8 +91,11 @@ void rt_script_arg_str(struct rt_script_call *c, const char *s)
 
 void rt_script_arg_num(struct rt_script_call *c, long long v)
 {
-    char b[32];
-    rt_script_arg(c, b, (size_t)snprintf(b, sizeof(b), "%lld", v));
+    char num[32], *d = digits(num + sizeof(num),
+                              v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+    if (v < 0)
+        *--d = '-';
+    rt_script_arg(c, d, (size_t)(num + sizeof(num) - d));
 }
 
 struct rt_script_call *rt_script_call_new(const struct rt_script *s, int nkeys)
