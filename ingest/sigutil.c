@@ -145,9 +145,25 @@ int ingest_hmac(const char *md, const void *key, size_t keylen, const void *cons
     size_t outlen = 0;
     if (!ctx || !EVP_MAC_init(ctx, key, keylen, NULL))
         goto out;
+    /* each update goes through several provider layers: many small pieces (a Twilio form has
+     * two per parameter) are joined first and hashed in one */
+    char joined[4096];
+    size_t total = 0;
     for (size_t i = 0; i < nparts; i++)
-        if (!EVP_MAC_update(ctx, parts[i], lens[i]))
+        total += lens[i];
+    if (total <= sizeof(joined)) {
+        size_t at = 0;
+        for (size_t i = 0; i < nparts; i++) {
+            memcpy(joined + at, parts[i], lens[i]);
+            at += lens[i];
+        }
+        if (!EVP_MAC_update(ctx, (const unsigned char *)joined, total))
             goto out;
+    } else {
+        for (size_t i = 0; i < nparts; i++)
+            if (!EVP_MAC_update(ctx, parts[i], lens[i]))
+                goto out;
+    }
     if (!EVP_MAC_final(ctx, out, &outlen, 32))
         goto out;
     rc = (int)outlen;
@@ -158,11 +174,16 @@ out:
 
 void ingest_sha256(const void *data, size_t len, unsigned char out[32])
 {
-    /* SHA256() fetches the algorithm on every call (OpenSSL 3): fetched once, kept */
+    /* SHA256() fetches the algorithm and makes a context on every call (OpenSSL 3): both are
+     * made once and kept for the life of the process */
     static EVP_MD *md;
+    static EVP_MD_CTX *ctx;
     if (!md)
         md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    int ok = md && EVP_Digest(data, len, out, NULL, md, NULL);
+    if (!ctx)
+        ctx = EVP_MD_CTX_new();
+    int ok = md && ctx && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, data, len) &&
+             EVP_DigestFinal_ex(ctx, out, NULL);
     RT_ASSERT(ok);
 }
 
