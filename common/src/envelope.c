@@ -92,7 +92,13 @@ void rt_ts_now(char *buf, size_t cap)
     int ms = (int)(tv.tv_usec / 1000);
     char frac[6] = {
         '.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 'Z', '\0'};
-    snprintf(buf, cap, "%s%s", secs, frac);
+    size_t n = strlen(secs);
+    if (n + sizeof(frac) <= cap) {
+        memcpy(buf, secs, n);
+        memcpy(buf + n, frac, sizeof(frac));
+    } else { /* as before: truncated and terminated */
+        snprintf(buf, cap, "%s%s", secs, frac);
+    }
 }
 
 static bool ts_valid(const char *ts)
