@@ -94,8 +94,9 @@ struct ingest_pgpub *ingest_pgpub_new(struct rt_rconn *rc, struct rt_metrics *me
         p->batch_max = 1;
     p->m_events = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_events_total",
                                  "events published from PostgreSQL changes", NULL, NULL, 0);
-    p->m_dup = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_duplicates_total",
-                              "replayed events already stored (dedupe hits)", NULL, NULL, 0);
+    p->m_dup =
+        rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_duplicates_total",
+                       "replayed events skipped: already stored (progress marker)", NULL, NULL, 0);
     p->m_commits = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_commits_total",
                                   "transactions fully stored in Redis", NULL, NULL, 0);
     p->m_trunc = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_truncates_total",
@@ -103,7 +104,7 @@ struct ingest_pgpub *ingest_pgpub_new(struct rt_rconn *rc, struct rt_metrics *me
     p->m_big = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_rows_truncated_total",
                               "oversized rows published as key columns only", NULL, NULL, 0);
     p->m_inflight = rt_metrics_get(metrics, RT_METRIC_GAUGE, "rt_ingest_pg_inflight",
-                                   "Redis writes in flight", NULL, NULL, 0);
+                                   "events sent to Redis and not yet answered", NULL, NULL, 0);
     p->m_drop_tenant = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_rows_dropped_total",
                                       "row changes not published", "reason=\"no_tenant\"", NULL, 0);
     p->m_drop_bad = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_rows_dropped_total",
