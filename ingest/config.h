@@ -33,7 +33,6 @@ struct ingest_config {
     bool pg_create_publication;      /* RT_PG_CREATE_PUBLICATION */
     long long pg_window;             /* RT_PG_WINDOW */
     long long pg_max_row_bytes;      /* RT_PG_MAX_ROW_BYTES */
-    long long pg_dedupe_ttl;         /* RT_PG_DEDUPE_TTL */
     long long pg_lock_ttl_ms;        /* RT_PG_LOCK_TTL_MS */
     long long pg_status_interval_ms; /* RT_PG_STATUS_INTERVAL_MS */
     long long pg_lag_warn_bytes;     /* RT_PG_LAG_WARN_BYTES */

@@ -18,7 +18,6 @@
 struct ingest {
     const struct ingest_config *cfg; /* borrowed */
     struct rt_evproc proc;
-    struct rt_publisher *publisher;     /* owned */
     struct ingest_secrets *secrets;     /* owned; NULL: no webhook tenants */
     struct ingest_apikeys *apikeys;     /* owned; NULL: publish API refuses every key */
     struct ingest_webhooks *webhooks;   /* owned */
@@ -58,19 +57,19 @@ static struct ingest_pg *pg_start(struct ingest *in)
                                .create_publication = c->pg_create_publication,
                                .window = (unsigned)c->pg_window,
                                .max_row_bytes = (size_t)c->pg_max_row_bytes,
-                               .dedupe_ttl_s = (unsigned)c->pg_dedupe_ttl,
                                .maxlen = (unsigned long)c->stream_maxlen,
                                .lock_ttl_ms = (unsigned)c->pg_lock_ttl_ms,
                                .status_interval_ms = (unsigned)c->pg_status_interval_ms,
                                .lag_warn_bytes = (unsigned long long)c->pg_lag_warn_bytes};
-    return ingest_pg_new(&in->proc, in->publisher, in->routes, &o, on_pg_fatal, in);
+    return ingest_pg_new(&in->proc, in->routes, &o, on_pg_fatal, in);
 }
 
 static void on_redis(void *arg, bool ready)
 {
     struct ingest *in = arg;
     if (ready) {
-        rt_publisher_on_ready(in->publisher);
+        if (in->pg)
+            ingest_pg_on_redis_ready(in->pg);
         ingest_webhooks_on_ready(in->webhooks);
         ingest_publish_api_on_ready(in->publish);
     }
@@ -129,7 +128,6 @@ int main(int argc, char **argv)
     }
     rc = rt_evproc_init(&in.proc, "rt-ingest", &cfg.common, cfg.listen, 1024 * 1024 + 4096);
     if (rc == 0) {
-        in.publisher = rt_publisher_new(in.proc.redis, (unsigned long)cfg.stream_maxlen);
         in.webhooks = ingest_webhooks_new(&cfg, in.secrets, &in.proc);
         in.publish = ingest_publish_api_new(&cfg, in.apikeys, &in.proc);
         if (cfg.pg_conninfo)
@@ -137,12 +135,11 @@ int main(int argc, char **argv)
         rc = rt_evproc_run(&in.proc);
     }
 
-    /* the rconn goes first so that publishes in flight finish while the publisher lives */
+    /* the rconn goes first so that writes in flight finish while their owners live */
     rt_evproc_deinit(&in.proc);
     ingest_pg_free(in.pg);
     ingest_publish_api_free(in.publish);
     ingest_webhooks_free(in.webhooks);
-    rt_publisher_free(in.publisher);
     ingest_apikeys_free(in.apikeys);
     ingest_secrets_free(in.secrets);
     ingest_routes_free(in.routes);

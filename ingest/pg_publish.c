@@ -1,6 +1,7 @@
 #include "pg_publish.h"
 
 #include "pg_event.h"
+#include "pg_script.h"
 #include "pgvalue.h"
 #include "rt/err.h"
 #include "rt/envelope.h"
@@ -10,6 +11,7 @@
 #include "rt/naming.h"
 #include "rt/publish.h"
 #include "rt/rconn.h"
+#include "rt/script.h"
 
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -19,31 +21,52 @@
 
 #define ADMIN_KEY        "rt:admin:db" /* TRUNCATE events: no tenant can be derived from the WAL */
 #define WARN_INTERVAL_MS 10000
+#define BATCH_EVENTS     128          /* events of one transaction per script call, at most */
+#define BATCH_BYTES      (512 * 1024) /* and about this much envelope JSON */
 
 /* One transaction from BEGIN until Redis acknowledged all its writes. */
 struct commit {
     struct ingest_pgpub *p; /* borrowed: the owner */
     uint64_t final_lsn, end_lsn;
     int64_t commit_ts;
-    unsigned outstanding; /* writes sent and not yet answered */
-    unsigned nsent;       /* publishes sent (dedupe index) */
+    unsigned outstanding; /* script calls sent and not yet answered */
+    unsigned nsent;       /* events produced so far: the index of the next one */
     bool closed;          /* COMMIT seen */
     bool skip;            /* at or before the loaded checkpoint */
-    bool ckpt_sent;       /* the checkpoint write of this commit was sent */
     struct commit *next;  /* owned by the list */
 };
 
+/* Events of the open transaction not yet sent: one script call once full or at COMMIT. */
+struct batch {
+    size_t n, bytes;
+    char *keys[BATCH_EVENTS];   /* owned */
+    char *bodies[BATCH_EVENTS]; /* owned: envelopes without id */
+    size_t lens[BATCH_EVENTS];
+};
+
+/* One script call in flight. */
+struct call {
+    struct commit *c; /* borrowed: freed only once its calls are answered */
+    size_t weight;    /* its share of the window: its events, or 1 */
+    bool final;       /* carries the commit's checkpoint */
+};
+
 struct ingest_pgpub {
-    struct rt_publisher *pub;           /* borrowed */
     struct rt_rconn *rc;                /* borrowed */
     const struct ingest_routes *routes; /* borrowed */
     struct ingest_pgpub_opts opts;      /* slot borrowed */
     struct ingest_pgpub_hooks hooks;
-    char ckpt_key[128];
+    struct rt_script script;
+    char ckpt_key[128], progress_key[128];
     uint64_t checkpoint;
     struct commit *head, *tail; /* owned FIFO of commits not yet flushed */
     struct commit *open;        /* borrowed: the tail while a transaction is open */
-    size_t inflight;
+    struct batch pend;
+    size_t batch_max;
+    size_t inflight; /* events (or bare checkpoint calls) sent and not yet answered */
+    bool have_prev;  /* prev_*: position of the last event sent in this session */
+    uint64_t prev_lsn;
+    unsigned prev_idx;
     bool failed;
     uint64_t last_warn_ms;
     unsigned long suppressed;
@@ -51,23 +74,29 @@ struct ingest_pgpub {
     struct rt_metric *m_drop_tenant, *m_drop_bad, *m_user_skip;
 };
 
-struct ingest_pgpub *ingest_pgpub_new(struct rt_publisher *pub, struct rt_rconn *rc,
-                                      struct rt_metrics *metrics,
+struct ingest_pgpub *ingest_pgpub_new(struct rt_rconn *rc, struct rt_metrics *metrics,
                                       const struct ingest_routes *routes,
                                       const struct ingest_pgpub_opts *opts,
                                       const struct ingest_pgpub_hooks *hooks)
 {
     struct ingest_pgpub *p = rt_xcalloc(1, sizeof(*p));
-    p->pub = pub;
     p->rc = rc;
     p->routes = routes;
     p->opts = *opts;
     p->hooks = *hooks;
+    rt_script_init(&p->script, "pg_batch", ingest_pg_batch_script);
     snprintf(p->ckpt_key, sizeof(p->ckpt_key), "rt:pg:%s:checkpoint", opts->slot);
+    snprintf(p->progress_key, sizeof(p->progress_key), "rt:pg:%s:progress", opts->slot);
+    p->batch_max = opts->window / 4;
+    if (p->batch_max > BATCH_EVENTS)
+        p->batch_max = BATCH_EVENTS;
+    if (p->batch_max == 0)
+        p->batch_max = 1;
     p->m_events = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_events_total",
                                  "events published from PostgreSQL changes", NULL, NULL, 0);
-    p->m_dup = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_duplicates_total",
-                              "replayed events already stored (dedupe hits)", NULL, NULL, 0);
+    p->m_dup =
+        rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_duplicates_total",
+                       "replayed events skipped: already stored (progress marker)", NULL, NULL, 0);
     p->m_commits = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_commits_total",
                                   "transactions fully stored in Redis", NULL, NULL, 0);
     p->m_trunc = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_truncates_total",
@@ -75,7 +104,7 @@ struct ingest_pgpub *ingest_pgpub_new(struct rt_publisher *pub, struct rt_rconn 
     p->m_big = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_rows_truncated_total",
                               "oversized rows published as key columns only", NULL, NULL, 0);
     p->m_inflight = rt_metrics_get(metrics, RT_METRIC_GAUGE, "rt_ingest_pg_inflight",
-                                   "Redis writes in flight", NULL, NULL, 0);
+                                   "events sent to Redis and not yet answered", NULL, NULL, 0);
     p->m_drop_tenant = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_rows_dropped_total",
                                       "row changes not published", "reason=\"no_tenant\"", NULL, 0);
     p->m_drop_bad = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_rows_dropped_total",
@@ -85,8 +114,18 @@ struct ingest_pgpub *ingest_pgpub_new(struct rt_publisher *pub, struct rt_rconn 
     return p;
 }
 
+static void batch_clear(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->keys[i]);
+        free(b->bodies[i]);
+    }
+    b->n = b->bytes = 0;
+}
+
 static void commits_free(struct ingest_pgpub *p)
 {
+    batch_clear(&p->pend);
     while (p->head) {
         struct commit *c = p->head;
         p->head = c->next;
@@ -109,6 +148,12 @@ void ingest_pgpub_reset(struct ingest_pgpub *p)
     RT_ASSERT(p->inflight == 0);
     commits_free(p);
     p->failed = false;
+    p->have_prev = false;
+}
+
+void ingest_pgpub_on_ready(struct ingest_pgpub *p)
+{
+    rt_script_load(&p->script, p->rc);
 }
 
 struct ckpt_req {
@@ -160,7 +205,7 @@ uint64_t ingest_pgpub_checkpoint(const struct ingest_pgpub *p)
 
 bool ingest_pgpub_full(const struct ingest_pgpub *p)
 {
-    return p->inflight >= p->opts.window;
+    return p->inflight + p->pend.n >= p->opts.window;
 }
 
 size_t ingest_pgpub_inflight(const struct ingest_pgpub *p)
@@ -204,101 +249,112 @@ static void advance(struct ingest_pgpub *p)
         p->hooks.on_flush(p->hooks.arg, flushed);
 }
 
-static void write_checkpoint(struct ingest_pgpub *p, struct commit *c);
-
-static void done_one(struct commit *c, int status)
+static void on_batch(const redisReply *reply, void *arg)
 {
+    struct call *q = arg;
+    struct commit *c = q->c;
     struct ingest_pgpub *p = c->p;
-    p->inflight--;
+    int status = 0;
+    if (!reply) {
+        status = RT_ECLOSED;
+    } else if (reply->type == REDIS_REPLY_ERROR) {
+        if (!p->failed)
+            RT_WARN("pg.publish_error", "publish script failed", RT_LF_STR("reply", reply->str));
+        status = RT_EREDIS;
+    } else if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+               reply->element[0]->type != REDIS_REPLY_INTEGER ||
+               reply->element[1]->type != REDIS_REPLY_INTEGER) {
+        status = RT_EPROTO;
+    } else {
+        rt_metric_add(p->m_events, (double)reply->element[0]->integer);
+        rt_metric_add(p->m_dup, (double)reply->element[1]->integer);
+    }
+    size_t before = p->inflight;
+    p->inflight -= q->weight;
     c->outstanding--;
     rt_metric_set(p->m_inflight, (double)p->inflight);
     if (status) {
         fail(p, status);
     } else {
-        write_checkpoint(p, c);
+        if (q->final && c->end_lsn > p->checkpoint)
+            p->checkpoint = c->end_lsn;
         advance(p);
     }
-    if (p->inflight == 0 || p->inflight + 1 == p->opts.window / 2)
+    free(q);
+    size_t half = p->opts.window / 2;
+    if (p->inflight == 0 || (before > half && p->inflight <= half))
         p->hooks.on_drain(p->hooks.arg);
 }
 
-static void on_published(int status, const char *id, void *arg)
+/* Sends the pending events of c in one script call; final adds c's checkpoint. Events sent in
+ * one session are chained (ARGV[5]) so that a batch after one that failed stores nothing. */
+static void flush(struct ingest_pgpub *p, struct commit *c, bool final)
 {
-    struct commit *c = arg;
-    (void)id;
-    if (status == RT_EDUPLICATE) {
-        rt_metric_inc(c->p->m_dup);
-        status = 0;
-    } else if (status == 0) {
-        rt_metric_inc(c->p->m_events);
-    }
-    done_one(c, status);
-}
-
-static void on_ckpt_set(redisAsyncContext *ac, void *r, void *privdata);
-
-/* Once every event of a closed commit is acknowledged (and so stored, whatever came before),
- * record it as the checkpoint. Sent only then, not pipelined behind the events, so that an
- * event answered with an error can never be covered by a checkpoint. Commits complete in order
- * (replies come in order), so checkpoint writes are sent in commit order too. */
-static void write_checkpoint(struct ingest_pgpub *p, struct commit *c)
-{
-    if (!c->closed || c->outstanding > 0 || c->ckpt_sent || c->skip || c->nsent == 0 || p->failed)
+    struct batch *b = &p->pend;
+    if (p->failed) {
+        batch_clear(b);
         return;
-    c->ckpt_sent = true;
-    if (rt_rconn_cmd(p->rc, on_ckpt_set, c, "SET %s %" PRIu64, p->ckpt_key, c->end_lsn) == 0) {
-        p->inflight++;
-        c->outstanding++;
-        rt_metric_set(p->m_inflight, (double)p->inflight);
-    } else {
-        fail(p, RT_ENOTREADY);
     }
-}
-
-static void on_ckpt_set(redisAsyncContext *ac, void *r, void *privdata)
-{
-    struct commit *c = privdata;
-    redisReply *reply = r;
-    (void)ac;
-    int status = !reply ? RT_ECLOSED : reply->type == REDIS_REPLY_ERROR ? RT_EREDIS : 0;
-    if (status == 0 && c->end_lsn > c->p->checkpoint)
-        c->p->checkpoint = c->end_lsn;
-    done_one(c, status);
-}
-
-static void sent(struct ingest_pgpub *p, struct commit *c)
-{
-    p->inflight++;
+    if (b->n == 0 && !(final && c->nsent > 0))
+        return;
+    char prev[64] = "", ckpt[32] = "";
+    unsigned first = c->nsent - (unsigned)b->n;
+    if (p->have_prev)
+        snprintf(prev, sizeof(prev), "%" PRIu32 " %" PRIu32 " %u", (uint32_t)(p->prev_lsn >> 32),
+                 (uint32_t)p->prev_lsn, p->prev_idx);
+    if (final)
+        snprintf(ckpt, sizeof(ckpt), "%" PRIu64, c->end_lsn);
+    struct rt_script_call *sc = rt_script_call_new(&p->script, (int)(2 + b->n));
+    rt_script_arg_str(sc, p->ckpt_key);
+    rt_script_arg_str(sc, p->progress_key);
+    for (size_t i = 0; i < b->n; i++)
+        rt_script_arg_str(sc, b->keys[i]);
+    rt_script_arg_num(sc, (long long)(p->opts.maxlen ? p->opts.maxlen : RT_PUBLISH_DEFAULT_MAXLEN));
+    rt_script_arg_num(sc, (long long)(c->final_lsn >> 32));
+    rt_script_arg_num(sc, (long long)(uint32_t)c->final_lsn);
+    rt_script_arg_num(sc, first);
+    rt_script_arg_str(sc, prev);
+    rt_script_arg_str(sc, ckpt);
+    for (size_t i = 0; i < b->n; i++) {
+        rt_script_arg(sc, b->bodies[i], b->lens[i]);
+        free(b->bodies[i]);
+    }
+    struct call *q = rt_xcalloc(1, sizeof(*q));
+    *q = (struct call){.c = c, .weight = b->n ? b->n : 1, .final = final};
+    if (b->n) {
+        p->have_prev = true;
+        p->prev_lsn = c->final_lsn;
+        p->prev_idx = c->nsent - 1;
+    }
+    for (size_t i = 0; i < b->n; i++)
+        free(b->keys[i]);
+    b->n = b->bytes = 0;
+    if (rt_script_send(sc, p->rc, on_batch, q)) {
+        free(q);
+        fail(p, RT_ENOTREADY);
+        return;
+    }
+    p->inflight += q->weight;
     c->outstanding++;
     rt_metric_set(p->m_inflight, (double)p->inflight);
 }
 
-/* One publish of body (a complete envelope without id) to key, with its dedupe key. */
-static void send(struct ingest_pgpub *p, struct commit *c, const char *tenant, const char *key,
-                 const char *body, size_t len)
+/* Queues one event (body: a complete envelope without id, taken over) for key. Its index in
+ * the transaction (c->nsent) is its position for the progress marker. */
+static void send(struct ingest_pgpub *p, struct commit *c, const char *key, char *body, size_t len)
 {
-    char dkey[RT_KEY_MAX + 128];
-    if (tenant)
-        snprintf(dkey, sizeof(dkey), "rt:{%s}:pgdd:%s:%" PRIx64 ":%u", tenant, p->opts.slot,
-                 c->final_lsn, c->nsent);
-    else
-        snprintf(dkey, sizeof(dkey), "rt:pgdd:%s:%" PRIx64 ":%u", p->opts.slot, c->final_lsn,
-                 c->nsent);
     c->nsent++;
-    if (p->failed)
-        return;
-    struct rt_publish_req req = {.key = key,
-                                 .body = body,
-                                 .body_len = len,
-                                 .dedupe_key = dkey,
-                                 .dedupe_ttl_s = p->opts.dedupe_ttl_s,
-                                 .maxlen = p->opts.maxlen};
-    int rc = rt_publish(p->pub, &req, on_published, c);
-    if (rc) {
-        fail(p, rc);
+    if (p->failed) {
+        free(body);
         return;
     }
-    sent(p, c);
+    struct batch *b = &p->pend;
+    b->keys[b->n] = rt_xstrdup(key);
+    b->bodies[b->n] = body;
+    b->lens[b->n++] = len;
+    b->bytes += len;
+    if (b->n >= p->batch_max || b->bytes >= BATCH_BYTES)
+        flush(p, c, false);
 }
 
 /* The envelope around already serialized data; names are validated, so need no escaping. */
@@ -329,8 +385,7 @@ static void publish_json(struct ingest_pgpub *p, struct commit *c, const char *t
                                    JSON_REAL_PRECISION(INGEST_PGVALUE_REAL_PRECISION));
     RT_ASSERT(d);
     char *body = envelope(channel, event, tenant, d, &len);
-    send(p, c, tenant, key, body, len);
-    free(body);
+    send(p, c, key, body, len);
     free(d);
 }
 
@@ -388,8 +443,7 @@ static void row(struct ingest_pgpub *p, struct commit *c, const struct ingest_pg
     }
     size_t len;
     char *body = envelope(channel, event, tenant, d, &len);
-    send(p, c, tenant, key, body, len);
-    free(body);
+    send(p, c, key, body, len);
 
     if (route->user_column &&
         ingest_pgevent_column(m, route->user_column, user, sizeof(user)) != RT_ENOENT) {
@@ -397,8 +451,7 @@ static void row(struct ingest_pgpub *p, struct commit *c, const struct ingest_pg
         if (rt_name_user_valid(user) && rt_name_user_channel(uch, sizeof(uch), user) == 0 &&
             rt_name_key(ukey, sizeof(ukey), tenant, uch) == 0) {
             body = envelope(uch, event, tenant, d, &len);
-            send(p, c, tenant, ukey, body, len);
-            free(body);
+            send(p, c, ukey, body, len);
         } else {
             rt_metric_inc(p->m_user_skip);
         }
@@ -467,7 +520,8 @@ static void commit(struct ingest_pgpub *p, const struct ingest_pgo_msg *m)
     p->open = NULL;
     c->end_lsn = m->end_lsn;
     c->closed = true;
-    write_checkpoint(p, c);
+    if (!c->skip)
+        flush(p, c, true);
     advance(p);
 }
 

@@ -1,13 +1,15 @@
 /* Decoded row changes to events, published in commit order with a bounded in-flight window.
  *
  * Each row change becomes one event on rt:{tenant}:db:<schema>.<table> (plus the user's channel
- * and, for the calls table, the call channels), published at once (pipelined, never holding a
- * transaction in memory). Every publish carries a dedupe key derived from (slot, transaction
- * LSN, index in the transaction), so a transaction replayed after a crash is not stored twice.
- * After the last event of a commit a checkpoint (SET rt:pg:<slot>:checkpoint <end LSN>) is
- * pipelined; when Redis has acknowledged every event and the checkpoint of a commit and of
- * every earlier one, on_flush reports its end LSN, which the source then confirms to
- * PostgreSQL. Transactions at or before the checkpoint loaded at start are skipped. */
+ * and, for the calls table, the call channels). The events of a transaction are sent in script
+ * calls of up to 128 (pg_script.h), pipelined, never holding a transaction in memory. Each
+ * event's position is (commit LSN, index in the transaction); the script skips events at or
+ * before the slot's progress marker (rt:pg:<slot>:progress) and advances it atomically with the
+ * XADDs, so a transaction replayed after a crash is stored exactly once without a key per
+ * event. The call that ends a transaction also stores the checkpoint (rt:pg:<slot>:checkpoint =
+ * end LSN); when Redis has acknowledged every call of a commit and of every earlier one,
+ * on_flush reports its end LSN, which the source then confirms to PostgreSQL. Transactions
+ * before the checkpoint loaded at start are skipped without being sent. */
 #ifndef INGEST_PG_PUBLISH_H
 #define INGEST_PG_PUBLISH_H
 
@@ -19,15 +21,13 @@
 #include <stdint.h>
 
 struct rt_metrics;
-struct rt_publisher;
 struct rt_rconn;
 
 struct ingest_pgpub_opts {
-    const char *slot;      /* borrowed; names the checkpoint and dedupe keys */
-    unsigned window;       /* publishes in flight before ingest_pgpub_full() */
-    size_t max_row_bytes;  /* larger event data is reduced to key columns + "truncated" */
-    unsigned dedupe_ttl_s; /* lifetime of the per-event dedupe keys */
-    unsigned long maxlen;  /* stream MAXLEN (0: publisher default) */
+    const char *slot;     /* borrowed; names the checkpoint and progress keys */
+    unsigned window;      /* events in flight before ingest_pgpub_full() */
+    size_t max_row_bytes; /* larger event data is reduced to key columns + "truncated" */
+    unsigned long maxlen; /* stream MAXLEN (0: RT_PUBLISH_DEFAULT_MAXLEN) */
 };
 
 struct ingest_pgpub_hooks {
@@ -40,11 +40,12 @@ struct ingest_pgpub_hooks {
 struct ingest_pgpub;
 
 /* Everything is borrowed and must outlive the object. */
-struct ingest_pgpub *ingest_pgpub_new(struct rt_publisher *pub, struct rt_rconn *rc,
-                                      struct rt_metrics *metrics,
+struct ingest_pgpub *ingest_pgpub_new(struct rt_rconn *rc, struct rt_metrics *metrics,
                                       const struct ingest_routes *routes,
                                       const struct ingest_pgpub_opts *opts,
                                       const struct ingest_pgpub_hooks *hooks);
+/* Call on every READY of the rconn: loads the script. */
+void ingest_pgpub_on_ready(struct ingest_pgpub *p);
 /* Free only once ingest_pgpub_inflight() is 0 (after the rconn was freed). Accepts NULL. */
 void ingest_pgpub_free(struct ingest_pgpub *p);
 
@@ -61,7 +62,7 @@ int ingest_pgpub_feed(struct ingest_pgpub *p, const struct ingest_pgo *d,
                       const struct ingest_pgo_msg *m);
 
 bool ingest_pgpub_full(const struct ingest_pgpub *p);
-/* Publishes and checkpoint writes waiting for Redis. */
+/* Events (and bare checkpoint writes) sent and waiting for Redis. */
 size_t ingest_pgpub_inflight(const struct ingest_pgpub *p);
 /* No transaction open and every commit flushed. */
 bool ingest_pgpub_settled(const struct ingest_pgpub *p);

@@ -629,8 +629,12 @@ static void on_lock(void *arg, bool held)
     fail(s, "pg.lock_lost", "slot lock lost: stopping replication", RT_EACCES);
 }
 
-struct ingest_pg *ingest_pg_new(struct rt_evproc *proc, struct rt_publisher *pub,
-                                const struct ingest_routes *routes,
+void ingest_pg_on_redis_ready(struct ingest_pg *s)
+{
+    ingest_pgpub_on_ready(s->pub);
+}
+
+struct ingest_pg *ingest_pg_new(struct rt_evproc *proc, const struct ingest_routes *routes,
                                 const struct ingest_pg_opts *opts, ingest_pg_fatal_fn on_fatal,
                                 void *arg)
 {
@@ -644,11 +648,10 @@ struct ingest_pg *ingest_pg_new(struct rt_evproc *proc, struct rt_publisher *pub
     struct ingest_pgpub_opts po = {.slot = opts->slot,
                                    .window = opts->window,
                                    .max_row_bytes = opts->max_row_bytes,
-                                   .dedupe_ttl_s = opts->dedupe_ttl_s,
                                    .maxlen = opts->maxlen};
     struct ingest_pgpub_hooks hooks = {
         .on_flush = on_flush, .on_fail = on_pub_fail, .on_drain = on_drain, .arg = s};
-    s->pub = ingest_pgpub_new(pub, proc->redis, proc->metrics, routes, &po, &hooks);
+    s->pub = ingest_pgpub_new(proc->redis, proc->metrics, routes, &po, &hooks);
     s->m_lag_bytes = rt_metrics_get(proc->metrics, RT_METRIC_GAUGE, "rt_ingest_pg_lag_bytes",
                                     "WAL received but not yet confirmed (bytes)", NULL, NULL, 0);
     s->m_lag_s = rt_metrics_get(proc->metrics, RT_METRIC_GAUGE, "rt_ingest_pg_lag_seconds",

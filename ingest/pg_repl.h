@@ -15,7 +15,6 @@
 struct event_base;
 struct ingest_routes;
 struct rt_evproc;
-struct rt_publisher;
 
 struct ingest_pg_opts {
     const char *conninfo;    /* borrowed */
@@ -24,7 +23,6 @@ struct ingest_pg_opts {
     bool create_slot, create_publication;
     unsigned window;
     size_t max_row_bytes;
-    unsigned dedupe_ttl_s;
     unsigned long maxlen;
     unsigned lock_ttl_ms;
     unsigned status_interval_ms;
@@ -35,11 +33,12 @@ typedef void (*ingest_pg_fatal_fn)(void *arg, int exit_code);
 
 struct ingest_pg;
 
-/* proc, pub and routes are borrowed and outlive the source. Starts at once. */
-struct ingest_pg *ingest_pg_new(struct rt_evproc *proc, struct rt_publisher *pub,
-                                const struct ingest_routes *routes,
+/* proc and routes are borrowed and outlive the source. Starts at once. */
+struct ingest_pg *ingest_pg_new(struct rt_evproc *proc, const struct ingest_routes *routes,
                                 const struct ingest_pg_opts *opts, ingest_pg_fatal_fn on_fatal,
                                 void *arg);
+/* Call on every READY of proc->redis: loads the publish script. */
+void ingest_pg_on_redis_ready(struct ingest_pg *s);
 /* SIGTERM: confirms what is stored, closes PostgreSQL and gives the slot lock up. */
 void ingest_pg_stop(struct ingest_pg *s);
 /* Free after rt_evproc_deinit (Redis replies in flight must have run). Accepts NULL. */

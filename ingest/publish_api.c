@@ -142,6 +142,46 @@ static int build_item(json_t *o, bool admin, const char *key_tenant, struct item
     return 0;
 }
 
+/* A stream id as Redis writes it: digits, '-', digits (so it needs no JSON escaping). */
+static bool stream_id_plain(const char *id)
+{
+    size_t n = strspn(id, "0123456789");
+    return n > 0 && id[n] == '-' && id[n + 1 + strspn(id + n + 1, "0123456789")] == '\0';
+}
+
+/* {"id":"..."} or {"ids":[...]}, written without building a JSON tree: this is every
+ * successful request's reply. */
+static void reply_ids(struct evhttp_request *req, char *const *ids, size_t n, bool single)
+{
+    size_t cap = 16;
+    for (size_t i = 0; i < n; i++) {
+        if (!stream_id_plain(ids[i])) { /* never from Redis; keep the general encoder for it */
+            json_t *arr = json_array();
+            for (size_t j = 0; j < n; j++)
+                json_array_append_new(arr, json_string(ids[j]));
+            if (single)
+                rt_httpd_reply_json(req, 200, json_pack("{s:s}", "id", ids[0]));
+            else
+                rt_httpd_reply_json(req, 200, json_pack("{s:O}", "ids", arr));
+            json_decref(arr);
+            return;
+        }
+        cap += strlen(ids[i]) + 3;
+    }
+    char *out = rt_xmalloc(cap), *p = out;
+    p = stpcpy(p, single ? "{\"id\":" : "{\"ids\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        *p++ = '"';
+        p = stpcpy(p, ids[i]);
+        *p++ = '"';
+    }
+    p = stpcpy(p, single ? "}" : "]}");
+    rt_httpd_reply_raw(req, 200, "application/json", out, (size_t)(p - out));
+    free(out);
+}
+
 static void on_stored(int status, char *const *ids, size_t n, void *arg)
 {
     struct batch *b = arg;
@@ -155,14 +195,7 @@ static void on_stored(int status, char *const *ids, size_t n, void *arg)
     }
     rt_metric_observe(api->latency, ingest_mono_now() - b->t0);
     rt_metric_add(api->events, (double)n);
-    if (b->single) {
-        rt_httpd_reply_json(b->req, 200, json_pack("{s:s}", "id", ids[0]));
-    } else {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, json_string(ids[i]));
-        rt_httpd_reply_json(b->req, 200, json_pack("{s:o}", "ids", arr));
-    }
+    reply_ids(b->req, ids, n, b->single);
     free(b);
 }
 

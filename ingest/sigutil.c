@@ -105,32 +105,86 @@ bool ingest_ct_equal(const void *a, size_t alen, const void *b, size_t blen)
     return alen == blen && CRYPTO_memcmp(a, b, alen) == 0;
 }
 
+/* Fetching an algorithm (EVP_MAC_fetch, the digest behind "digest") costs more than the MAC of
+ * a webhook. One HMAC context per digest, with the digest set, is made on first use and kept
+ * for the life of the process; each MAC starts from a copy of it. */
+#define MAC_DIGESTS 4 /* callers use "SHA1" and "SHA256" */
+
+static EVP_MAC_CTX *mac_template(const char *md)
+{
+    static EVP_MAC *mac;
+    static struct {
+        const char *md; /* static string from the caller */
+        EVP_MAC_CTX *ctx;
+    } cache[MAC_DIGESTS];
+    size_t i = 0;
+    for (; i < MAC_DIGESTS && cache[i].md; i++)
+        if (strcmp(cache[i].md, md) == 0)
+            return cache[i].ctx;
+    RT_ASSERT(i < MAC_DIGESTS);
+    if (!mac)
+        mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)md, 0),
+                           OSSL_PARAM_construct_end()};
+    if (!ctx || !EVP_MAC_CTX_set_params(ctx, params)) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    cache[i].md = md;
+    cache[i].ctx = ctx;
+    return ctx;
+}
+
 int ingest_hmac(const char *md, const void *key, size_t keylen, const void *const *parts,
                 const size_t *lens, size_t nparts, unsigned char out[32])
 {
     int rc = -1;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)md, 0),
-                           OSSL_PARAM_construct_end()};
+    EVP_MAC_CTX *tpl = mac_template(md);
+    EVP_MAC_CTX *ctx = tpl ? EVP_MAC_CTX_dup(tpl) : NULL;
     size_t outlen = 0;
-    if (!ctx || !EVP_MAC_init(ctx, key, keylen, params))
+    if (!ctx || !EVP_MAC_init(ctx, key, keylen, NULL))
         goto out;
+    /* each update goes through several provider layers: many small pieces (a Twilio form has
+     * two per parameter) are joined first and hashed in one */
+    char joined[4096];
+    size_t total = 0;
     for (size_t i = 0; i < nparts; i++)
-        if (!EVP_MAC_update(ctx, parts[i], lens[i]))
+        total += lens[i];
+    if (total <= sizeof(joined)) {
+        size_t at = 0;
+        for (size_t i = 0; i < nparts; i++) {
+            memcpy(joined + at, parts[i], lens[i]);
+            at += lens[i];
+        }
+        if (!EVP_MAC_update(ctx, (const unsigned char *)joined, total))
             goto out;
+    } else {
+        for (size_t i = 0; i < nparts; i++)
+            if (!EVP_MAC_update(ctx, parts[i], lens[i]))
+                goto out;
+    }
     if (!EVP_MAC_final(ctx, out, &outlen, 32))
         goto out;
     rc = (int)outlen;
 out:
     EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
     return rc;
 }
 
 void ingest_sha256(const void *data, size_t len, unsigned char out[32])
 {
-    SHA256(data, len, out);
+    /* SHA256() fetches the algorithm and makes a context on every call (OpenSSL 3): both are
+     * made once and kept for the life of the process */
+    static EVP_MD *md;
+    static EVP_MD_CTX *ctx;
+    if (!md)
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (!ctx)
+        ctx = EVP_MD_CTX_new();
+    int ok = md && ctx && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, data, len) &&
+             EVP_DigestFinal_ex(ctx, out, NULL);
+    RT_ASSERT(ok);
 }
 
 bool ingest_parse_unix(const char *s, long long *out)

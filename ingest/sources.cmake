@@ -14,5 +14,6 @@ set(INGEST_WEBHOOK_SOURCES
 set(INGEST_PG_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/pgoutput.c ${CMAKE_CURRENT_LIST_DIR}/pgvalue.c
     ${CMAKE_CURRENT_LIST_DIR}/routes.c ${CMAKE_CURRENT_LIST_DIR}/pg_event.c
-    ${CMAKE_CURRENT_LIST_DIR}/pg_publish.c ${CMAKE_CURRENT_LIST_DIR}/pg_repl.c
+    ${CMAKE_CURRENT_LIST_DIR}/pg_publish.c ${CMAKE_CURRENT_LIST_DIR}/pg_script.c
+    ${CMAKE_CURRENT_LIST_DIR}/pg_repl.c
     ${CMAKE_CURRENT_LIST_DIR}/slot_lock.c)

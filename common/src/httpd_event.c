@@ -54,13 +54,17 @@ static const char *method_name(enum evhttp_cmd_type t)
 static void reply_buf(struct evhttp_request *req, int status, const char *ctype, const char *body,
                       size_t len)
 {
-    struct evbuffer *b = evbuffer_new();
-    RT_ASSERT(b);
-    evbuffer_add(b, body, len);
+    /* straight into the request's own output buffer: no buffer of ours to allocate and move */
+    evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-    evhttp_send_reply(req, status, NULL, b);
-    evbuffer_free(b);
+    evhttp_send_reply(req, status, NULL, NULL);
+}
+
+void rt_httpd_reply_raw(struct evhttp_request *req, int status, const char *ctype, const char *body,
+                        size_t len)
+{
+    reply_buf(req, status, ctype, body, len);
 }
 
 void rt_httpd_reply_json(struct evhttp_request *req, int status, json_t *o)

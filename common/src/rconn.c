@@ -293,6 +293,14 @@ int rt_rconn_cmd(struct rt_rconn *rc, redisCallbackFn *cb, void *privdata, const
     return r == REDIS_OK ? 0 : RT_EREDIS;
 }
 
+int rt_rconn_cmd_resp(struct rt_rconn *rc, redisCallbackFn *cb, void *privdata, const char *cmd,
+                      size_t len)
+{
+    if (rc->state != RT_RCONN_READY)
+        return RT_ENOTREADY;
+    return redisAsyncFormattedCommand(rc->ac, cb, privdata, cmd, len) == REDIS_OK ? 0 : RT_EREDIS;
+}
+
 int rt_rconn_cmdargv(struct rt_rconn *rc, redisCallbackFn *cb, void *privdata, int argc,
                      const char **argv, const size_t *argvlen)
 {

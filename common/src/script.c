@@ -8,14 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The command is built in Redis's wire format (RESP) as arguments are added, in one buffer:
+ * hiredis then sends it as it is, instead of copying each argument and formatting it again. */
+#define HEAD_ROOM 24 /* room before the arguments for "*<argc>\r\n" */
+
 struct rt_script_call {
     const struct rt_script *s; /* borrowed: scripts are static */
     struct rt_rconn *rc;       /* borrowed */
     rt_script_fn cb;
     void *arg; /* borrowed */
-    int argc, cap;
-    char **argv; /* owned: "EVALSHA", sha, nkeys, then keys and arguments */
-    size_t *argvlen;
+    int argc;
+    char *buf; /* owned: HEAD_ROOM bytes, then the arguments as RESP bulk strings */
+    size_t len, cap;
+    size_t head; /* offset of the command in buf, once rt_script_send wrote its header */
     bool retried;
 };
 
@@ -45,17 +50,38 @@ void rt_script_load(const struct rt_script *s, struct rt_rconn *rc)
     rt_rconn_cmd(rc, on_load, (void *)s, "SCRIPT LOAD %s", s->text);
 }
 
+/* Writes the decimal digits of v backwards so that they end just before end; returns where they
+ * start (at most 20 digits). snprintf cost more than all the rest of adding an argument. */
+static char *digits(char *end, unsigned long long v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+static void append(struct rt_script_call *c, const void *p, size_t n)
+{
+    if (c->len + n > c->cap) {
+        while (c->cap < c->len + n)
+            c->cap *= 2;
+        c->buf = rt_xrealloc(c->buf, c->cap);
+    }
+    memcpy(c->buf + c->len, p, n);
+    c->len += n;
+}
+
 void rt_script_arg(struct rt_script_call *c, const char *s, size_t len)
 {
-    if (c->argc == c->cap) {
-        c->cap *= 2;
-        c->argv = rt_xrealloc(c->argv, (size_t)c->cap * sizeof(*c->argv));
-        c->argvlen = rt_xrealloc(c->argvlen, (size_t)c->cap * sizeof(*c->argvlen));
-    }
-    c->argv[c->argc] = rt_xmalloc(len + 1);
-    memcpy(c->argv[c->argc], s, len);
-    c->argv[c->argc][len] = '\0';
-    c->argvlen[c->argc++] = len;
+    char num[32], *end = num + sizeof(num) - 2, *d = digits(end, len);
+    end[0] = '\r';
+    end[1] = '\n';
+    *--d = '$';
+    append(c, d, (size_t)(num + sizeof(num) - d));
+    append(c, s, len);
+    append(c, "\r\n", 2);
+    c->argc++;
 }
 
 void rt_script_arg_str(struct rt_script_call *c, const char *s)
@@ -65,17 +91,20 @@ void rt_script_arg_str(struct rt_script_call *c, const char *s)
 
 void rt_script_arg_num(struct rt_script_call *c, long long v)
 {
-    char b[32];
-    rt_script_arg(c, b, (size_t)snprintf(b, sizeof(b), "%lld", v));
+    char num[32], *d = digits(num + sizeof(num),
+                              v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+    if (v < 0)
+        *--d = '-';
+    rt_script_arg(c, d, (size_t)(num + sizeof(num) - d));
 }
 
 struct rt_script_call *rt_script_call_new(const struct rt_script *s, int nkeys)
 {
     struct rt_script_call *c = rt_xcalloc(1, sizeof(*c));
     c->s = s;
-    c->cap = 16;
-    c->argv = rt_xmalloc((size_t)c->cap * sizeof(*c->argv));
-    c->argvlen = rt_xmalloc((size_t)c->cap * sizeof(*c->argvlen));
+    c->cap = 512;
+    c->buf = rt_xmalloc(c->cap);
+    c->len = HEAD_ROOM;
     rt_script_arg_str(c, "EVALSHA");
     rt_script_arg_str(c, s->sha);
     rt_script_arg_num(c, nkeys);
@@ -84,10 +113,7 @@ struct rt_script_call *rt_script_call_new(const struct rt_script *s, int nkeys)
 
 static void call_free(struct rt_script_call *c)
 {
-    for (int i = 0; i < c->argc; i++)
-        free(c->argv[i]);
-    free(c->argv);
-    free(c->argvlen);
+    free(c->buf);
     free(c);
 }
 
@@ -95,7 +121,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *privdata);
 
 static int send_call(struct rt_script_call *c)
 {
-    return rt_rconn_cmdargv(c->rc, on_reply, c, c->argc, (const char **)c->argv, c->argvlen);
+    return rt_rconn_cmd_resp(c->rc, on_reply, c, c->buf + c->head, c->len - c->head);
 }
 
 static void on_reply(redisAsyncContext *ac, void *r, void *privdata)
@@ -120,6 +146,11 @@ int rt_script_send(struct rt_script_call *c, struct rt_rconn *rc, rt_script_fn c
     c->rc = rc;
     c->cb = cb;
     c->arg = arg;
+    char hdr[HEAD_ROOM];
+    int h = snprintf(hdr, sizeof(hdr), "*%d\r\n", c->argc);
+    RT_ASSERT(h > 0 && h <= HEAD_ROOM);
+    c->head = HEAD_ROOM - (size_t)h;
+    memcpy(c->buf + c->head, hdr, (size_t)h);
     if (send_call(c)) {
         call_free(c);
         return RT_ENOTREADY;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rt-ingest benchmark: signed Twilio webhooks and the publish API (single and batch) through one
 # process into a private redis-server, with wrk over loopback. Prints figures; asserts nothing
-# about time. usage: tests/bench/ingest_bench.sh <build dir> [seconds]
+# about time. CPU per event is user+system time of rt-ingest and redis-server (/proc/<pid>/stat)
+# over the run divided by the events answered. usage: tests/bench/ingest_bench.sh <build dir> [seconds]
 set -euo pipefail
 build=$(cd "${1:?build dir}" && pwd)
 secs=${2:-8}
@@ -55,10 +56,15 @@ run() { # name, events per request, wrk args...
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     bad=$(echo "$out" | awk '/Non-2xx/ {print $5}')
     bad=${bad:-0}
-    printf '%-22s %10.0f req/s %12.0f events/s  p50 %-8s p99 %-8s non-200 %s  CPU rt-ingest %.0f%% redis %.0f%%\n' \
+    local events
+    events=$(echo "$out" | awk '/requests in/ {print $1}')
+    events=$((events * per))
+    printf '%-22s %10.0f req/s %12.0f events/s  p50 %-8s p99 %-8s non-200 %s  CPU rt-ingest %.0f%% redis %.0f%%  per event: rt-ingest %.1f us, redis %.1f us\n' \
         "$name" "$rps" "$(echo "$rps * $per" | bc)" "$p50" "$p99" "$bad" \
         "$(echo "($c1 - $c0) / $tck * 100 / ($t1 - $t0)" | bc -l)" \
-        "$(echo "($rc1 - $rc0) / $tck * 100 / ($t1 - $t0)" | bc -l)"
+        "$(echo "($rc1 - $rc0) / $tck * 100 / ($t1 - $t0)" | bc -l)" \
+        "$(echo "($c1 - $c0) / $tck * 1000000 / $events" | bc -l)" \
+        "$(echo "($rc1 - $rc0) / $tck * 1000000 / $events" | bc -l)"
 }
 
 n=$((secs * 25000))

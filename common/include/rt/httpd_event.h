@@ -30,6 +30,9 @@ void rt_httpd_route(struct rt_httpd *h, const char *path, bool prefix, rt_httpd_
 
 /* Replies with a JSON body (o is stolen) and Content-Type application/json. */
 void rt_httpd_reply_json(struct evhttp_request *req, int status, json_t *o);
+/* Replies with body as it is (already serialized), Content-Type ctype. */
+void rt_httpd_reply_raw(struct evhttp_request *req, int status, const char *ctype, const char *body,
+                        size_t len);
 /* Replies {"error":code,"message":message}. */
 void rt_httpd_reply_error(struct evhttp_request *req, int status, const char *code,
                           const char *message);

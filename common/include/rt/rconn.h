@@ -53,6 +53,10 @@ int rt_rconn_cmd(struct rt_rconn *rc, redisCallbackFn *cb, void *privdata, const
     __attribute__((format(printf, 4, 5)));
 int rt_rconn_cmdargv(struct rt_rconn *rc, redisCallbackFn *cb, void *privdata, int argc,
                      const char **argv, const size_t *argvlen);
+/* A command already in Redis's wire format (RESP array of bulk strings), sent as it is (copied
+ * into the output buffer). Same contract as rt_rconn_cmd. */
+int rt_rconn_cmd_resp(struct rt_rconn *rc, redisCallbackFn *cb, void *privdata, const char *cmd,
+                      size_t len);
 
 /* Drops the connection now and reconnects after backoff (a caller saw a fatal reply). Safe from
  * inside a hiredis callback. */

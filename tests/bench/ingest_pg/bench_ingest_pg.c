@@ -94,6 +94,38 @@ static double cpu_s(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* CPU seconds of rt-ingest, redis-server and the slot's WAL sender so far. */
+struct cpu3 {
+    double ingest, redis, wal;
+};
+
+static pid_t g_redis_pid;
+
+static pid_t wal_sender_pid(PGconn *c)
+{
+    PGresult *r =
+        PQexec(c, "SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'bench_slot'");
+    pid_t pid = 0;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        pid = (pid_t)atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return pid;
+}
+
+static struct cpu3 cpu3(pid_t wal)
+{
+    return (struct cpu3){cpu_s(g_ingest.pid), cpu_s(g_redis_pid), wal ? cpu_s(wal) : 0};
+}
+
+static void print_cpu3(struct cpu3 a, struct cpu3 b, long events)
+{
+    double e = (double)events / 1e6;
+    printf("    CPU per event: rt-ingest %.1f us, redis-server %.1f us, WAL sender %.1f us, "
+           "sum %.1f us\n",
+           (b.ingest - a.ingest) / e, (b.redis - a.redis) / e, (b.wal - a.wal) / e,
+           (b.ingest - a.ingest + b.redis - a.redis + b.wal - a.wal) / e);
+}
+
 static long rss_kb(pid_t pid)
 {
     char path[64], line[256];
@@ -121,7 +153,7 @@ static void start_ingest(void)
     snprintf(env[3], sizeof(env[3]), "RT_PG_PUBLICATION=p_bench");
     snprintf(env[4], sizeof(env[4]), "RT_INGEST_LISTEN=127.0.0.1:0");
     snprintf(env[5], sizeof(env[5]), "RT_STREAM_MAXLEN=5000000");
-    snprintf(env[6], sizeof(env[6]), "RT_PG_DEDUPE_TTL=120");
+    snprintf(env[6], sizeof(env[6]), "RT_LOG_LEVEL=info");
     char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5], env[6], NULL};
     if (rt_test_proc_start(&g_ingest, argv, envp) != 0 ||
         !rt_test_proc_wait_log(&g_ingest, "pg.streaming", 30000, NULL, 0))
@@ -153,12 +185,16 @@ static void catch_up(PGconn *c, redisContext *r, const char *what, long rows, in
     /* the TRUNCATE goes to the admin key: not counted */
     start_ingest(); /* returns once it streams: the time below excludes process start */
     t0 = now_s();
+    pid_t wal = wal_sender_pid(c);
+    struct cpu3 k0 = cpu3(wal);
     double c0 = cpu_s(g_ingest.pid);
     wait_xlen(r, key, rows, 300);
     double dt = now_s() - t0, cpu = cpu_s(g_ingest.pid) - c0;
+    struct cpu3 k1 = cpu3(wal);
     printf("%-34s %8ld rows  %7.2f s  %9.0f events/s  rt-ingest CPU %.2f s (%.1f us/event)"
            "  [PostgreSQL insert took %.2f s]\n",
            what, rows, dt, rows / dt, cpu, cpu * 1e6 / rows, tins);
+    print_cpu3(k0, k1, rows);
 }
 
 #define CLIENTS 4
@@ -171,6 +207,8 @@ static void live_singles(PGconn *c, redisContext *r, long n)
     pg(c, "TRUNCATE bench.ev");
     sleep(1);
     fflush(stdout);
+    pid_t wal = wal_sender_pid(c);
+    struct cpu3 k0 = cpu3(wal);
     double c0 = cpu_s(g_ingest.pid), t0 = now_s();
     for (int k = 0; k < CLIENTS; k++) {
         kids[k] = fork();
@@ -193,6 +231,7 @@ static void live_singles(PGconn *c, redisContext *r, long n)
     printf("%-34s %8ld txns  %7.2f s  %9.0f txns/s  rt-ingest CPU %.2f s (%.1f us/event)"
            "  [%d clients committed for %.2f s]\n",
            "live single-row transactions", n, dt, n / dt, cpu, cpu * 1e6 / n, CLIENTS, tins);
+    print_cpu3(k0, cpu3(wal), n);
 }
 
 static int cmp_dbl(const void *a, const void *b)
@@ -339,6 +378,11 @@ int main(int argc, char **argv)
         die("redis port");
     fclose(f);
     snprintf(g_redis_url, sizeof(g_redis_url), "redis://127.0.0.1:%d/0", g_redis_port);
+    snprintf(path, sizeof(path), "%s/pid", g_redisdir);
+    f = fopen(path, "r");
+    if (!f || fscanf(f, "%d", &g_redis_pid) != 1)
+        die("redis pid");
+    fclose(f);
 
     PGconn *c = PQconnectdb(g_conninfo);
     if (PQstatus(c) != CONNECTION_OK)
