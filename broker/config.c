@@ -14,6 +14,7 @@
 static const struct rt_cfg_def defs[] = {
     RT_CFG_COMMON_DEFS(C, common),
     RT_CFG_JWT_DEFS(C, jwt),
+    RT_CFG_STREAM_DEFS(C, stream_maxlen, stream_maxage_s),
     {.env = "RT_HEALTH_LISTEN",
      .type = RT_CFG_STR,
      .offset = offsetof(C, listen),

@@ -10,6 +10,8 @@ struct health_config {
     char *admin_key;    /* RT_ADMIN_KEY, secret */
     char *cors_origins; /* RT_HEALTH_CORS_ORIGINS: NULL means no CORS */
     struct rt_jwt_cfg jwt;
+    long long stream_maxlen;   /* RT_STREAM_MAXLEN: call_timeout events on calls */
+    long long stream_maxage_s; /* RT_STREAM_MAXAGE_S: 0 none */
     char *group;               /* RT_HEALTH_GROUP: consumer group on rt:calls:all */
     char *consumer;            /* RT_HEALTH_CONSUMER: NULL means <hostname>-<pid> */
     long long batch;           /* entries per XREADGROUP / XAUTOCLAIM */

@@ -69,7 +69,8 @@ static int build(struct health *h)
 {
     struct rt_evproc *p = &h->proc;
     h->cs = health_callstate_new(h->cfg);
-    h->pub = rt_publisher_new(p->redis, 0);
+    h->pub = rt_publisher_new(p->redis, (unsigned long)h->cfg->stream_maxlen);
+    rt_publisher_set_maxage(h->pub, (unsigned long)h->cfg->stream_maxage_s);
     struct health_consumer_opts co = {.cfg = h->cfg,
                                       .loop = &p->loop,
                                       .cs = h->cs,

@@ -3,6 +3,7 @@
 
 #include "rt/err.h"
 #include "rt/log.h"
+#include "rt/publish.h"
 #include "rt/script.h"
 #include "rt/rconn.h"
 
@@ -15,9 +16,11 @@ const char ingest_batchpub_script[] =
     "-- KEYS[2i-1]: stream and channel of event i; KEYS[2i]: its dedupe key (the stream key\n"
     "-- again when it has none)\n"
     "-- ARGV[1]: MAXLEN ~; ARGV[2]: dedupe TTL s; ARGV[1+2i]: envelope i without id;\n"
-    "-- ARGV[2+2i]: '1' when KEYS[2i] is a dedupe key\n"
+    "-- ARGV[2+2i]: '1' when KEYS[2i] is a dedupe key; the last ARGV: MINID for an age limit\n"
+    "-- ('0' for none)\n"
     "-- Reply: the stream ids in order (for a duplicate, the id first stored under its key)\n"
     "local ids = {}\n"
+    "local minid = ARGV[#KEYS + 3]\n"
     "for i = 1, #KEYS / 2 do\n"
     "  local key, dkey, body = KEYS[2 * i - 1], KEYS[2 * i], ARGV[1 + 2 * i]\n"
     "  local hasd = ARGV[2 + 2 * i] == '1'\n"
@@ -25,6 +28,7 @@ const char ingest_batchpub_script[] =
     "  if hasd then id = redis.call('GET', dkey) end\n"
     "  if not id then\n"
     "    id = redis.call('XADD', key, 'MAXLEN', '~', ARGV[1], '*', 'e', body)\n"
+    "    if minid ~= '0' then redis.call('XTRIM', key, 'MINID', '~', minid) end\n"
     "    redis.call('PUBLISH', key, '{\"id\":\"' .. id .. '\",' .. string.sub(body, 2))\n"
     "    if hasd then redis.call('SET', dkey, id, 'NX', 'EX', ARGV[2]) end\n"
     "  end\n"
@@ -35,6 +39,7 @@ const char ingest_batchpub_script[] =
 struct ingest_batchpub {
     struct rt_rconn *rc; /* borrowed */
     unsigned long maxlen;
+    unsigned long maxage_s;
     unsigned ttl;
     struct rt_script script;
 };
@@ -92,6 +97,11 @@ struct ingest_batchpub *ingest_batchpub_new(struct rt_rconn *rc, unsigned long m
     return b;
 }
 
+void ingest_batchpub_set_maxage(struct ingest_batchpub *b, unsigned long maxage_s)
+{
+    b->maxage_s = maxage_s;
+}
+
 void ingest_batchpub_free(struct ingest_batchpub *b)
 {
     free(b);
@@ -120,6 +130,9 @@ int ingest_batchpub_send(struct ingest_batchpub *b, const struct ingest_batchpub
         rt_script_arg(c, items[i].body, items[i].len);
         rt_script_arg_str(c, items[i].dedupe ? "1" : "0");
     }
+    char minid[32];
+    rt_stream_minid(b->maxage_s, minid, sizeof(minid));
+    rt_script_arg_str(c, minid);
     struct pending *q = rt_xcalloc(1, sizeof(*q));
     *q = (struct pending){.cb = cb, .arg = arg, .n = n};
     if (rt_script_send(c, b->rc, on_reply, q)) {

@@ -25,6 +25,8 @@ typedef void (*ingest_batchpub_fn)(int status, char *const *ids, size_t n, void 
 struct ingest_batchpub *ingest_batchpub_new(struct rt_rconn *rc, unsigned long maxlen,
                                             unsigned dedupe_ttl_s);
 /* Free after the rconn, so that requests in flight finish first. */
+/* Also trim the streams written to events younger than maxage_s; 0 (default): no age limit. */
+void ingest_batchpub_set_maxage(struct ingest_batchpub *b, unsigned long maxage_s);
 void ingest_batchpub_free(struct ingest_batchpub *b);
 void ingest_batchpub_on_ready(struct ingest_batchpub *b);
 

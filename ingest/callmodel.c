@@ -4,6 +4,7 @@
 #include "rt/envelope.h"
 #include "rt/err.h"
 #include "rt/log.h"
+#include "rt/publish.h"
 #include "rt/script.h"
 #include "rt/naming.h"
 #include "rt/rconn.h"
@@ -25,7 +26,9 @@ const char ingest_callmodel_script[] =
     "-- ARGV[4]: envelope used instead when the call was never answered ('' none);\n"
     "-- ARGV[5]: MAXLEN ~; ARGV[6]: dedupe TTL s; ARGV[7]: state TTL s; ARGV[8]: state name;\n"
     "-- ARGV[9]: outcome ('' none); ARGV[10]: outcome of ARGV[4]; ARGV[11]: provider event time;\n"
-    "-- ARGV[12]: duration (''); ARGV[13]: SIP code ('')\n"
+    "-- ARGV[12]: duration (''); ARGV[13]: SIP code (''); ARGV[14]: MINID for the age limit of\n"
+    "-- the tenant's stream ('0' none; rt:calls:all, read by rt-health's group, keeps MAXLEN "
+    "only)\n"
     "-- Reply: {'published', tenant stream id, all-calls stream id} | {'duplicate', first id}\n"
     "--        | {'stale', stored state}\n"
     "local first = redis.call('GET', KEYS[2])\n"
@@ -61,6 +64,7 @@ const char ingest_callmodel_script[] =
     "local rest = string.sub(body, 2)\n"
     "local id1 = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'e', body)\n"
     "redis.call('PUBLISH', KEYS[3], '{\"id\":\"' .. id1 .. '\",' .. rest)\n"
+    "if ARGV[14] ~= '0' then redis.call('XTRIM', KEYS[3], 'MINID', '~', ARGV[14]) end\n"
     "local id2 = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'e', body)\n"
     "redis.call('PUBLISH', KEYS[4], '{\"id\":\"' .. id2 .. '\",' .. rest)\n"
     "redis.call('SET', KEYS[2], id1, 'NX', 'EX', ARGV[6])\n"
@@ -272,6 +276,9 @@ int ingest_callmodel_apply(struct ingest_callmodel *m, const char *tenant,
     rt_script_arg_str(q, c->event_time);
     rt_script_arg_str(q, dur);
     rt_script_arg_str(q, c->sip_code);
+    char minid[32];
+    rt_stream_minid(m->opts.maxage_s, minid, sizeof(minid));
+    rt_script_arg_str(q, minid);
     free(body);
     free(alt);
     struct pending *p = rt_xcalloc(1, sizeof(*p));

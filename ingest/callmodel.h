@@ -57,9 +57,10 @@ extern const char ingest_callmodel_script[];
 struct ingest_callmodel;
 
 struct ingest_callmodel_opts {
-    unsigned long maxlen;  /* stream MAXLEN ~ */
-    unsigned dedupe_ttl_s; /* dedupe mark lifetime */
-    unsigned state_ttl_s;  /* per-call state hash lifetime (refreshed on every event) */
+    unsigned long maxlen;   /* stream MAXLEN ~ */
+    unsigned long maxage_s; /* age limit of the tenant's stream; 0 none */
+    unsigned dedupe_ttl_s;  /* dedupe mark lifetime */
+    unsigned state_ttl_s;   /* per-call state hash lifetime (refreshed on every event) */
 };
 
 /* result: 0 published (ids of the tenant and the all-calls stream), RT_EDUPLICATE (already

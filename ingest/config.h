@@ -8,15 +8,16 @@
 
 struct ingest_config {
     struct rt_common_cfg common;
-    char *listen;          /* RT_INGEST_LISTEN */
-    char *pg_conninfo;     /* RT_PG_CONNINFO; NULL: PostgreSQL source off */
-    char *pg_slot;         /* RT_PG_SLOT */
-    char *pg_publication;  /* RT_PG_PUBLICATION */
-    char *routes;          /* RT_INGEST_ROUTES */
-    char *webhook_secrets; /* RT_WEBHOOK_SECRETS */
-    char *public_url;      /* RT_PUBLIC_URL */
-    char *api_keys;        /* RT_API_KEYS */
-    long long stream_maxlen;
+    char *listen;              /* RT_INGEST_LISTEN */
+    char *pg_conninfo;         /* RT_PG_CONNINFO; NULL: PostgreSQL source off */
+    char *pg_slot;             /* RT_PG_SLOT */
+    char *pg_publication;      /* RT_PG_PUBLICATION */
+    char *routes;              /* RT_INGEST_ROUTES */
+    char *webhook_secrets;     /* RT_WEBHOOK_SECRETS */
+    char *public_url;          /* RT_PUBLIC_URL */
+    char *api_keys;            /* RT_API_KEYS */
+    long long stream_maxlen;   /* RT_STREAM_MAXLEN */
+    long long stream_maxage_s; /* RT_STREAM_MAXAGE_S: 0 none */
     /* webhooks and publish API (issue 5) */
     long long clock_override; /* RT_INGEST_CLOCK_OVERRIDE: test only; 0 = real clock */
     long long webhook_window;

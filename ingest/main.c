@@ -58,6 +58,7 @@ static struct ingest_pg *pg_start(struct ingest *in)
                                .window = (unsigned)c->pg_window,
                                .max_row_bytes = (size_t)c->pg_max_row_bytes,
                                .maxlen = (unsigned long)c->stream_maxlen,
+                               .maxage_s = (unsigned long)c->stream_maxage_s,
                                .lock_ttl_ms = (unsigned)c->pg_lock_ttl_ms,
                                .status_interval_ms = (unsigned)c->pg_status_interval_ms,
                                .lag_warn_bytes = (unsigned long long)c->pg_lag_warn_bytes};

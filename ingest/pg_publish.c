@@ -319,6 +319,9 @@ static void flush(struct ingest_pgpub *p, struct commit *c, bool final)
         rt_script_arg(sc, b->bodies[i], b->lens[i]);
         free(b->bodies[i]);
     }
+    char minid[32];
+    rt_stream_minid(p->opts.maxage_s, minid, sizeof(minid));
+    rt_script_arg_str(sc, minid);
     struct call *q = rt_xcalloc(1, sizeof(*q));
     *q = (struct call){.c = c, .weight = b->n ? b->n : 1, .final = final};
     if (b->n) {

@@ -24,10 +24,11 @@ struct rt_metrics;
 struct rt_rconn;
 
 struct ingest_pgpub_opts {
-    const char *slot;     /* borrowed; names the checkpoint and progress keys */
-    unsigned window;      /* events in flight before ingest_pgpub_full() */
-    size_t max_row_bytes; /* larger event data is reduced to key columns + "truncated" */
-    unsigned long maxlen; /* stream MAXLEN (0: RT_PUBLISH_DEFAULT_MAXLEN) */
+    const char *slot;       /* borrowed; names the checkpoint and progress keys */
+    unsigned window;        /* events in flight before ingest_pgpub_full() */
+    size_t max_row_bytes;   /* larger event data is reduced to key columns + "truncated" */
+    unsigned long maxlen;   /* stream MAXLEN (0: RT_PUBLISH_DEFAULT_MAXLEN) */
+    unsigned long maxage_s; /* streams' age limit (0: none) */
 };
 
 struct ingest_pgpub_hooks {

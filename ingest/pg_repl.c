@@ -648,7 +648,8 @@ struct ingest_pg *ingest_pg_new(struct rt_evproc *proc, const struct ingest_rout
     struct ingest_pgpub_opts po = {.slot = opts->slot,
                                    .window = opts->window,
                                    .max_row_bytes = opts->max_row_bytes,
-                                   .maxlen = opts->maxlen};
+                                   .maxlen = opts->maxlen,
+                                   .maxage_s = opts->maxage_s};
     struct ingest_pgpub_hooks hooks = {
         .on_flush = on_flush, .on_fail = on_pub_fail, .on_drain = on_drain, .arg = s};
     s->pub = ingest_pgpub_new(proc->redis, proc->metrics, routes, &po, &hooks);

@@ -24,6 +24,7 @@ struct ingest_pg_opts {
     unsigned window;
     size_t max_row_bytes;
     unsigned long maxlen;
+    unsigned long maxage_s; /* streams age limit (0: none) */
     unsigned lock_ttl_ms;
     unsigned status_interval_ms;
     unsigned long long lag_warn_bytes;

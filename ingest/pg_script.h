@@ -7,7 +7,8 @@
  * ARGV[1]: MAXLEN ~; ARGV[2], ARGV[3]: the transaction's commit LSN, high and low 32 bits;
  * ARGV[4]: index in the transaction of the first event; ARGV[5]: the position ("hi lo index")
  * of the last event this session sent before, "" for none; ARGV[6]: the end LSN to store as
- * checkpoint when the batch ends its transaction, else ""; ARGV[6+i]: envelope i without id.
+ * checkpoint when the batch ends its transaction, else ""; ARGV[6+i]: envelope i without id;
+ * the last ARGV: MINID of the streams' age limit ("0" none; rt:calls:all keeps MAXLEN only).
  * Reply: {stored, skipped} (events at or before the progress marker are skipped: a replay), or
  * an error: "GAP ..." when the marker is behind ARGV[5] (an earlier batch failed; nothing is
  * stored), or the error of a failed XADD after the marker was set to the last stored event. */

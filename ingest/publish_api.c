@@ -345,6 +345,7 @@ struct ingest_publish_api *ingest_publish_api_new(const struct ingest_config *cf
     api->keys = keys;
     api->store = ingest_batchpub_new(proc->redis, (unsigned long)cfg->stream_maxlen,
                                      (unsigned)cfg->idempotency_ttl);
+    ingest_batchpub_set_maxage(api->store, (unsigned long)cfg->stream_maxage_s);
     api->metrics = proc->metrics;
     api->limits = ingest_ratelimit_new((double)cfg->rate, (double)cfg->rate_burst);
     api->latency =

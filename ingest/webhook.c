@@ -340,6 +340,7 @@ struct ingest_webhooks *ingest_webhooks_new(const struct ingest_config *cfg,
     while (n && w->public_url[n - 1] == '/')
         w->public_url[--n] = '\0';
     struct ingest_callmodel_opts o = {.maxlen = (unsigned long)cfg->stream_maxlen,
+                                      .maxage_s = (unsigned long)cfg->stream_maxage_s,
                                       .dedupe_ttl_s = (unsigned)cfg->webhook_dedupe_ttl,
                                       .state_ttl_s = (unsigned)cfg->call_ttl};
     w->calls = ingest_callmodel_new(proc->redis, &o);

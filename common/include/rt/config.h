@@ -100,6 +100,23 @@ struct rt_jwt_cfg {
         .def = "30", .min = 0, .max = 300, .help = "clock skew allowed on exp and nbf"             \
     }
 
+/* Stream retention of the processes that write channel streams (rt-ingest, rt-health): every
+ * writer of a stream trims it the same way, so they take the same two settings. */
+#define RT_CFG_STREAM_DEFS(CT, maxlen_member, maxage_member)                                       \
+    {.env = "RT_STREAM_MAXLEN",                                                                    \
+     .type = RT_CFG_INT,                                                                           \
+     .offset = offsetof(CT, maxlen_member),                                                        \
+     .def = "10000",                                                                               \
+     .min = 100,                                                                                   \
+     .max = 100000000,                                                                             \
+     .help = "approximate number of events kept per channel stream (retention for recovery)"},     \
+    {                                                                                              \
+        .env = "RT_STREAM_MAXAGE_S", .type = RT_CFG_INT, .offset = offsetof(CT, maxage_member),    \
+        .def = "0", .min = 0, .max = 31536000,                                                     \
+        .help = "also drop events older than this many seconds from channel streams (0: no age "   \
+                "limit)"                                                                           \
+    }
+
 enum rt_cfg_result {
     RT_CFG_OK = 0,
     RT_CFG_EXIT_OK = 1, /* --help, --print-config or --version were served: exit 0 */

@@ -43,6 +43,14 @@ void rt_publisher_on_ready(struct rt_publisher *p);
 int rt_publish(struct rt_publisher *p, const struct rt_publish_req *req, rt_publish_fn cb,
                void *arg);
 
+/* Also trim every stream this publisher writes to events younger than maxage_s (approximately,
+ * whole stream nodes, like MAXLEN ~); 0 (the default) keeps events of any age. */
+void rt_publisher_set_maxage(struct rt_publisher *p, unsigned long maxage_s);
+
+/* The MINID for an age limit: "<now - maxage_s in ms>-0" into buf (>= 24 bytes), or "0" when
+ * maxage_s is 0 (the scripts then skip the XTRIM). */
+void rt_stream_minid(unsigned long maxage_s, char *buf, size_t cap);
+
 /* Publishes still waiting for their reply. */
 size_t rt_publisher_inflight(const struct rt_publisher *p);
 
