@@ -344,7 +344,7 @@ struct ingest_webhooks *ingest_webhooks_new(const struct ingest_config *cfg,
                                       .dedupe_ttl_s = (unsigned)cfg->webhook_dedupe_ttl,
                                       .state_ttl_s = (unsigned)cfg->call_ttl};
     w->calls = ingest_callmodel_new(proc->redis, &o);
-    w->sigfail = ingest_sigfail_new(proc->redis);
+    w->sigfail = ingest_sigfail_new(proc->redis, &proc->loop);
     w->latency =
         rt_metrics_get(w->metrics, RT_METRIC_HISTOGRAM, "rt_ingest_webhook_latency_seconds",
                        "webhook receive to Redis acknowledgement", NULL, rt_metrics_latency_bounds,
