@@ -1,7 +1,10 @@
 'use strict';
 // rt-edge benchmark: prints figures, asserts nothing about time.
 //   node tests/bench/edge_bench.js [--conns 10000] [--tenants 100] [--workers 2]
-//        [--rate 50000] [--seconds 10] [--steps 50000,100000,150000]
+//        [--rate 50000] [--seconds 10] [--steps 50000,100000,150000] [--client node|c]
+// --client c uses the C load client (build/tests/bench/edge_client/bench_edge_client: one epoll
+// loop per process, a few µs of CPU per received frame) instead of Node's `ws` package, so the
+// load client takes less of the two cores that rt-edge and Redis also need.
 // Starts a private redis-server and rt-edge (RS256 JWKS + HS256), opens conns WebSocket
 // connections from worker processes (tenants x conns/tenants users, each subscribed to `tenant`
 // and `user`), then measures: connection setup (RS256 verification + two subscriptions), RSS per
@@ -9,7 +12,8 @@
 // delivery rate, and the highest sustained rate with p99 under 10 ms. CPU comes from /proc.
 const fs = require('fs');
 const path = require('path');
-const { fork, execFileSync } = require('child_process');
+const { fork, spawn, execFileSync } = require('child_process');
+const { EventEmitter } = require('events');
 const { performance } = require('perf_hooks');
 const L = require('../js/lib');
 
@@ -17,6 +21,7 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((a, v, i, all) => (
 const CONNS = +(args.conns || 10000), TENANTS = +(args.tenants || 100), WORKERS = +(args.workers || 2);
 const RATE = +(args.rate || 50000), SECONDS = +(args.seconds || 10);
 const STEPS = (args.steps || '5000,10000,20000,30000,40000').split(',').map(Number);
+const CLIENT = args.client || 'node';
 const HZ = 100; // clock ticks per second (getconf CLK_TCK)
 const now = () => performance.timeOrigin + performance.now();
 
@@ -73,6 +78,39 @@ if (process.argv[2] === '--worker') {
 }
 
 // ---------------- driver ----------------
+// The C client behind the same message interface as a forked Node worker.
+class CWorker extends EventEmitter {
+  constructor(dir, k) {
+    super();
+    this.dir = dir;
+    this.k = k;
+    const bin = path.join(process.env.RT_TEST_BIN || path.join(L.SRC, 'build'), 'tests/bench/edge_client/bench_edge_client');
+    this.proc = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.pid = this.proc.pid;
+    let buf = '';
+    this.proc.stdout.on('data', (d) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).split(' ');
+        buf = buf.slice(nl + 1);
+        if (line[0] === 'connected') this.emit('message', { cmd: 'connected', ms: +line[1], n: +line[2] });
+        else if (line[0] === 'reset') this.emit('message', { cmd: 'reset' });
+        else if (line[0] === 'report') this.emit('message', { cmd: 'report', count: +line[1], lat: line.slice(2).map(Number) });
+      }
+    });
+  }
+  send(m) {
+    if (m.cmd === 'connect') {
+      const file = path.join(this.dir, `tokens-${this.k}.txt`);
+      fs.writeFileSync(file, m.specs.map((s) => s.token).join('\n') + '\n');
+      this.proc.stdin.write(`connect ${m.port} ${file}\n`);
+    } else {
+      this.proc.stdin.write(m.cmd + '\n');
+    }
+  }
+}
+
 function ask(w, msg, want) { return new Promise((r) => { const h = (m) => { if (m.cmd === want) { w.off('message', h); r(m); } }; w.on('message', h); w.send(msg); }); }
 function pct(a, p) { return a.length ? a[Math.min(a.length - 1, Math.floor(a.length * p))] : NaN; }
 
@@ -114,11 +152,11 @@ async function main() {
   await edge.start();
   const redis = await new L.Redis(rport).connect();
   redis.sha = await redis.cmd('SCRIPT', 'LOAD', L.SCRIPT);
-  console.log(`# rt-edge bench: ${CONNS} connections, ${TENANTS} tenants, ${WORKERS} client processes, load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`# rt-edge bench: ${CONNS} connections, ${TENANTS} tenants, ${WORKERS} client processes (${CLIENT === 'c' ? 'C client' : 'Node ws'}), load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 
   await L.sleep(500);
   const rss0 = rssKb(edge.proc.pid);
-  const workers = Array.from({ length: WORKERS }, () => fork(__filename, ['--worker']));
+  const workers = Array.from({ length: WORKERS }, (_, k) => (CLIENT === 'c' ? new CWorker(dir, k) : fork(__filename, ['--worker'])));
   // tokens minted up front (client cost, not measured): RS256, one user per connection
   const specs = Array.from({ length: WORKERS }, () => []);
   for (let i = 0; i < CONNS; i++) {
