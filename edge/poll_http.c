@@ -1,4 +1,5 @@
 #include "poll_http.h"
+#include "users.h"
 #include "auth.h"
 #include "edge.h"
 #include "http.h"
@@ -35,6 +36,9 @@ struct edge_poll {
     char key[RT_KEY_MAX + 8];
     char client_channel[RT_CHANNEL_MAX + 2]; /* sized like the parsed argument */
     char since[64]; /* "" when absent; validated, so at most RT_STREAM_ID_MAX */
+    char tenant[RT_TENANT_MAX + 1], user[RT_USER_MAX + 1];
+    char user_key[EDGE_USER_KEY_MAX]; /* counted against the user's bound while held */
+    bool counted_user;
     long limit;
     long wait_s;
     bool no_hold; /* answer whatever the stream says (a second query, or draining) */
@@ -77,6 +81,8 @@ static bool arg(struct lws *wsi, const char *name, char *buf, size_t cap)
 static void poll_free(struct edge_poll *p)
 {
     struct edge *e = p->e;
+    if (p->counted_user) /* a hold that did not start */
+        edge_user_release(e, p->user_key);
     if (p->hs && p->hs->poll == p)
         p->hs->poll = NULL;
     for (size_t i = 0; i < p->nev; i++)
@@ -276,6 +282,17 @@ static void hold(struct edge_poll *p)
         poll_free(p);
         return;
     }
+    /* a held poll is one of the user's connections (same bound as WebSocket sessions) */
+    if (!edge_user_admit(e, p->tenant, p->user, p->user_key)) {
+        rt_metric_inc(e->stats.poll_refused);
+        RT_WARN("poll.over_user_limit", "long poll refused: too many connections for this user",
+                RT_LF_STR("tenant", p->tenant));
+        reply_error(p->wsi, p->hs, 429, "rate_limited",
+                    "too many connections for this user; retry later or without wait");
+        poll_free(p);
+        return;
+    }
+    p->counted_user = true;
     /* without since, "nothing yet" means nothing after the newest id the stream ever had */
     const char *from = p->since[0]                           ? p->since
                        : rt_stream_id_valid(p->info.last_id) ? p->info.last_id
@@ -320,6 +337,10 @@ static void release(struct edge_poll *p)
         p->h_next->h_prev = p->h_prev;
     e->npolls_held--;
     rt_metric_set(e->stats.poll_held, (double)e->npolls_held);
+    if (p->counted_user) {
+        edge_user_release(e, p->user_key);
+        p->counted_user = false;
+    }
     edge_stats_poll_end(&e->stats, p->wsi ? p->outcome : "closed");
 }
 
@@ -464,6 +485,8 @@ int edge_poll_start(struct edge *e, struct lws *wsi, struct edge_http_session *h
     snprintf(p->key, sizeof(p->key), "%s", key);
     snprintf(p->client_channel, sizeof(p->client_channel), "%s", channel);
     snprintf(p->since, sizeof(p->since), "%s", since);
+    snprintf(p->tenant, sizeof(p->tenant), "%s", c.tenant);
+    snprintf(p->user, sizeof(p->user), "%s", c.sub);
     e->npolls++;
     hs->poll = p;
     start_query(p);

@@ -1,4 +1,5 @@
 #include "session.h"
+#include "users.h"
 #include "auth.h"
 #include "codec_native.h"
 #include "edge.h"
@@ -277,35 +278,21 @@ void edge_sessions_flush(struct edge *e)
 
 /* ---- authentication ---- */
 
-static void users_key(const struct edge_session *s, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "%s/%s", s->tenant, s->user);
-}
-
 static bool user_admit(struct edge_session *s)
 {
-    char key[RT_TENANT_MAX + RT_USER_MAX + 2];
-    users_key(s, key, sizeof(key));
-    uintptr_t n = (uintptr_t)edge_hmap_get(s->e->users, key);
-    if (n >= (uintptr_t)s->e->cfg->max_conns_user)
-        return false;
-    edge_hmap_put(s->e->users, key, (void *)(n + 1));
-    s->counted_user = true;
-    return true;
+    char key[EDGE_USER_KEY_MAX];
+    s->counted_user = edge_user_admit(s->e, s->tenant, s->user, key);
+    return s->counted_user;
 }
 
 static void user_release(struct edge_session *s)
 {
-    char key[RT_TENANT_MAX + RT_USER_MAX + 2];
+    char key[EDGE_USER_KEY_MAX];
     if (!s->counted_user)
         return;
     s->counted_user = false;
-    users_key(s, key, sizeof(key));
-    uintptr_t n = (uintptr_t)edge_hmap_get(s->e->users, key);
-    if (n <= 1)
-        edge_hmap_del(s->e->users, key);
-    else
-        edge_hmap_put(s->e->users, key, (void *)(n - 1));
+    edge_user_key(key, s->tenant, s->user);
+    edge_user_release(s->e, key);
 }
 
 static void auth_failed(struct edge_session *s, const char *reason, const char *close_text)

@@ -381,6 +381,33 @@ async function setup() {
       L.eq((await exit).code, 0, 'exit 0');
       L.assert(e2.logHas(/"process.drained".*"why":"empty"/), 'drained empty');
     }],
+    ['long-poll per user: held polls count as the user\'s connections (RT_EDGE_MAX_CONNECTIONS_PER_USER)', async () => {
+      const e2 = await new L.Edge(Object.assign({}, env, { RT_EDGE_MAX_CONNECTIONS_PER_USER: '2' })).start();
+      const ch = 'db:public.peruser';
+      const since = await L.publish(redis, T, ch, 'INSERT', { record: {} });
+      const url = `/api/v1/events?channel=${ch}&since=${since}&wait=20`;
+      const ws = await L.connected(e2.port, tok('pu'));
+      const h1 = get(e2.port, url, tok('pu'));
+      await L.waitFor(async () => (await L.metric(e2.port, 'rt_edge_poll_held')) === 1, 5000, 'one held');
+      const over = await get(e2.port, url, tok('pu')).done;
+      L.eq([over.status, over.json.error], [429, 'rate_limited'], 'a third connection of the user (one WebSocket, one held poll) is refused');
+      L.assert(/this user/.test(over.json.message), over.json.message);
+      const third = L.Client.open(e2.port, { protocols: ['rt.v1', 'rt.bearer.' + tok('pu')] });
+      await third.opened;
+      L.eq((await third.closeCode()).code, 4009, 'and so is a WebSocket while the poll is held');
+      const other = get(e2.port, url, tok('pu-2'));
+      await L.waitFor(async () => (await L.metric(e2.port, 'rt_edge_poll_held')) === 2, 5000, 'another user of the tenant is held');
+      // the held poll answered: its slot is free again
+      const id = await L.publish(redis, T, ch, 'INSERT', { record: { n: 1 } });
+      const [r1, r2] = await Promise.all([h1.done, other.done]);
+      L.eq([r1.status, r1.json.next, r2.json.next], [200, id, id], 'both answered by the event');
+      const again = get(e2.port, `/api/v1/events?channel=${ch}&since=${id}&wait=20`, tok('pu'));
+      await L.waitFor(async () => (await L.metric(e2.port, 'rt_edge_poll_held')) === 1, 5000, 'held again after the answer');
+      const id2 = await L.publish(redis, T, ch, 'INSERT', { record: { n: 2 } });
+      L.eq((await again.done).json.next, id2, 'answered');
+      ws.close();
+      await e2.stop('SIGTERM');
+    }],
   ].filter(([name]) => !only || only.test(name));
 }
 
