@@ -416,7 +416,14 @@ static void on_established(struct lws *wsi, struct edge_session *s)
     s->linked = true;
     e->nsessions++;
     rt_metric_set(e->stats.connections, (double)e->nsessions);
-    s->last_rx_ms = s->last_ping_ms = now_ms();
+    s->last_rx_ms = now_ms();
+    /* The first ping comes at a random point of the first interval: connections opened in a
+     * burst (a deploy, a reconnect storm) would otherwise be pinged in the same sweep every
+     * interval, thousands of writes in one loop turn that delay every event behind them. */
+    uint64_t hb = (uint64_t)e->cfg->heartbeat_ms;
+    uint64_t jitter =
+        hb ? ((uint64_t)rnd[0] | (uint64_t)rnd[1] << 8 | (uint64_t)rnd[2] << 16) % hb : 0;
+    s->last_ping_ms = s->last_rx_ms > jitter ? s->last_rx_ms - jitter : 0;
     s->state = EDGE_SESSION_AWAIT_AUTH;
     s->auth_deadline_ms = s->last_rx_ms + (uint64_t)e->cfg->auth_timeout_ms;
     char *taken = edge_listener_take_token(e->listener, (int)lws_get_socket_fd(wsi));

@@ -2,6 +2,7 @@
 // rt-edge benchmark: prints figures, asserts nothing about time.
 //   node tests/bench/edge_bench.js [--conns 10000] [--tenants 100] [--workers 2]
 //        [--rate 50000] [--seconds 10] [--steps 50000,100000,150000] [--client node|c]
+//        [--tick-ms 10]
 // --client c uses the C load client (build/tests/bench/edge_client/bench_edge_client: one epoll
 // loop per process, a few µs of CPU per received frame) instead of Node's `ws` package, so the
 // load client takes less of the two cores that rt-edge and Redis also need.
@@ -22,6 +23,8 @@ const CONNS = +(args.conns || 10000), TENANTS = +(args.tenants || 100), WORKERS 
 const RATE = +(args.rate || 50000), SECONDS = +(args.seconds || 10);
 const STEPS = (args.steps || '5000,10000,20000,30000,40000').split(',').map(Number);
 const CLIENT = args.client || 'node';
+// publishes go out every TICK_MS in one pipelined batch: smaller ticks mean smaller bursts
+const TICK_MS = +(args['tick-ms'] || 10);
 const HZ = 100; // clock ticks per second (getconf CLK_TCK)
 const now = () => performance.timeOrigin + performance.now();
 
@@ -115,20 +118,19 @@ function ask(w, msg, want) { return new Promise((r) => { const h = (m) => { if (
 function pct(a, p) { return a.length ? a[Math.min(a.length - 1, Math.floor(a.length * p))] : NaN; }
 
 async function publishAt(redis, rate, seconds) {
-  // one publish reaches CONNS/TENANTS connections
-  const per = CONNS / TENANTS, pubs = Math.round(rate / per), tickMs = 10;
-  const perTick = pubs * tickMs / 1000;
-  const end = Date.now() + seconds * 1000;
-  let carry = 0, sent = 0, k = 0;
+  // one publish reaches CONNS/TENANTS connections; paced by elapsed time (not ticks counted), so
+  // a late timer does not lower the rate: each tick sends what is due since the start
+  const per = CONNS / TENANTS, pubs = rate / per, tickMs = TICK_MS;
+  const start = Date.now(), end = start + seconds * 1000;
+  let sent = 0, k = 0;
   while (Date.now() < end) {
     const t0 = Date.now();
-    carry += perTick;
+    const due = Math.floor(pubs * (t0 - start) / 1000);
     const batch = [];
-    for (; carry >= 1; carry--) {
+    for (; sent < due; sent++) {
       const tenant = 't' + (k++ % TENANTS);
       const body = JSON.stringify({ channel: 'tenant', event: 'bench', tenant, ts: new Date().toISOString(), data: { t: now(), pad: 'x'.repeat(64) } });
       batch.push(redis.cmd('EVALSHA', redis.sha, '1', `rt:{${tenant}}:tenant`, body, '1000', '0'));
-      sent++;
     }
     await Promise.all(batch);
     const left = tickMs - (Date.now() - t0);
@@ -152,7 +154,7 @@ async function main() {
   await edge.start();
   const redis = await new L.Redis(rport).connect();
   redis.sha = await redis.cmd('SCRIPT', 'LOAD', L.SCRIPT);
-  console.log(`# rt-edge bench: ${CONNS} connections, ${TENANTS} tenants, ${WORKERS} client processes (${CLIENT === 'c' ? 'C client' : 'Node ws'}), load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`# rt-edge bench: ${CONNS} connections, ${TENANTS} tenants, ${WORKERS} client processes (${CLIENT === 'c' ? 'C client' : 'Node ws'}), publisher tick ${TICK_MS} ms, load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 
   await L.sleep(500);
   const rss0 = rssKb(edge.proc.pid);
