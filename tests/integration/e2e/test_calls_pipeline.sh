@@ -10,13 +10,9 @@ fixture=$RT_TEST_SRC/tests/fixtures/redis.sh
 tenant=e2e$$
 slot=e2e_slot_$$
 conninfo=$(cat "$RT_TEST_STATE/pg/conninfo")
-passed=0 failed=0 pids=()
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-bad() { failed=$((failed + 1)); echo "not ok - $*"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+source "$RT_TEST_SRC/tests/lib/rt_test.sh"
 cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    stop_pids
     psql "$conninfo" -qAtc "SELECT pg_drop_replication_slot('$slot') FROM pg_replication_slots WHERE slot_name = '$slot'" >/dev/null 2>&1
     bash "$fixture" stop "$work/redis"
 }
@@ -26,21 +22,6 @@ bash "$fixture" start "$work/redis" private || exit 1
 export RT_REDIS_URL=redis://127.0.0.1:$(cat "$work/redis/port")/0
 printf '{"tenants": {"%s": {"generic": {"secrets": ["s3cret-one"]}}}}\n' "$tenant" >"$work/secrets.json"
 
-start() { # name exe env...
-    local name=$1 exe=$2
-    shift 2
-    env "$@" "$RT_TEST_BIN/$exe" 2>"$work/$name.log" &
-    pids+=($!)
-}
-port_of() { # name
-    for _ in $(seq 1 200); do
-        local p
-        p=$(grep -o '"event":"process.ready".*"url":"http://[^"]*"' "$work/$1.log" | sed 's/.*:\([0-9]*\)"$/\1/')
-        [ -n "$p" ] && { echo "$p"; return 0; }
-        sleep 0.05
-    done
-    return 1
-}
 start rt-ingest ingest/rt-ingest RT_INGEST_LISTEN=127.0.0.1:0 RT_WEBHOOK_SECRETS="$work/secrets.json" \
     RT_PG_CONNINFO="$conninfo" RT_PG_SLOT="$slot" RT_INGEST_ROUTES="$RT_TEST_SRC/deploy/routes.example.json"
 start rt-health broker/rt-health RT_HEALTH_LISTEN=127.0.0.1:0 RT_ADMIN_KEY=admin-key-e2e \
@@ -95,5 +76,4 @@ wait_summary() {
 check "rt-health lists the live rt-ingest instance" 'wait_summary "\"rt-ingest\""'
 check "rt-health lists itself" 'wait_summary "\"rt-health\""'
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

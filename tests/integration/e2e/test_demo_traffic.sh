@@ -14,13 +14,9 @@ fixture=$RT_TEST_SRC/tests/fixtures/redis.sh
 tenant=demo$$
 slot=demo_slot_$$
 conninfo=$(cat "$RT_TEST_STATE/pg/conninfo")
-passed=0 failed=0 pids=()
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-bad() { failed=$((failed + 1)); echo "not ok - $*"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+source "$RT_TEST_SRC/tests/lib/rt_test.sh"
 cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    stop_pids
     psql "$conninfo" -qAtc "SELECT pg_drop_replication_slot('$slot') FROM pg_replication_slots WHERE slot_name = '$slot'" >/dev/null 2>&1
     bash "$fixture" stop "$work/redis"
 }
@@ -35,21 +31,6 @@ api_key=$(openssl rand -hex 32)
 printf '{"tenants": {"%s": {"twilio": {"auth_tokens": ["%s"]}}}}\n' "$tenant" "$twilio_token" >"$work/secrets.json"
 printf '{"tenants": {"%s": ["sha256:%s"]}}\n' "$tenant" "$(printf '%s' "$api_key" | sha256sum | cut -d' ' -f1)" >"$work/keys.json"
 
-start() { # name exe env...
-    local name=$1 exe=$2
-    shift 2
-    env "$@" "$RT_TEST_BIN/$exe" 2>"$work/$name.log" &
-    pids+=($!)
-}
-port_of() { # name
-    for _ in $(seq 1 200); do
-        local p
-        p=$(grep -o '"event":"process.ready".*"url":"http://[^"]*"' "$work/$1.log" | sed 's/.*:\([0-9]*\)"$/\1/')
-        [ -n "$p" ] && { echo "$p"; return 0; }
-        sleep 0.05
-    done
-    return 1
-}
 start rt-ingest ingest/rt-ingest RT_INGEST_LISTEN=127.0.0.1:$iport RT_WEBHOOK_SECRETS="$work/secrets.json" \
     RT_API_KEYS="$work/keys.json" RT_PUBLIC_URL="http://127.0.0.1:$iport" \
     RT_PG_CONNINFO="$conninfo" RT_PG_SLOT="$slot" RT_INGEST_ROUTES="$RT_TEST_SRC/deploy/routes.example.json"
@@ -82,5 +63,4 @@ check "rt-health counted ended calls ($(report | grep -o '"total_calls":[0-9]*')
     'for _ in $(seq 1 100); do report | grep -q "\"total_calls\":[1-9]" && break; sleep 0.1; done; report | grep -q "\"total_calls\":[1-9]"'
 check "rt-health saw the Twilio webhooks, with a delivery lag from their RFC 2822 Timestamp" 'report | grep -q "\"twilio\":{[^}]*\"lag_ms\":[0-9]"'
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -10,13 +10,9 @@ work=$RT_TEST_STATE/e2e-retention-$$
 mkdir -p "$work"
 fixture=$RT_TEST_SRC/tests/fixtures/redis.sh
 tenant=ret$$
-passed=0 failed=0 pids=()
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-bad() { failed=$((failed + 1)); echo "not ok - $*"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+source "$RT_TEST_SRC/tests/lib/rt_test.sh"
 cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    stop_pids
     bash "$fixture" stop "$work/redis"
 }
 trap cleanup EXIT
@@ -72,5 +68,4 @@ n=$(r XLEN "rt:{$tenant}:calls")
 check "the calls stream dropped the old calls ($n left)" '[ "$n" -lt 11 ] && [ "$n" -ge 1 ]'
 check "rt:calls:all is not trimmed by age (consumer group input)" '[ "$(r XLEN rt:calls:all)" = 31 ]'
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

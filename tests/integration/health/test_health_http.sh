@@ -10,13 +10,9 @@ scenario=${1:?usage: test_health_http.sh sigfail|cors}
 work=$RT_TEST_STATE/health-http-$scenario-$$
 mkdir -p "$work"
 fixture=$RT_TEST_SRC/tests/fixtures/redis.sh
-passed=0 failed=0 pids=()
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-bad() { failed=$((failed + 1)); echo "not ok - $*"; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+source "$RT_TEST_SRC/tests/lib/rt_test.sh"
 cleanup() {
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    stop_pids
     bash "$fixture" stop "$work/redis" >/dev/null 2>&1
 }
 trap cleanup EXIT
@@ -26,21 +22,6 @@ rport=$(cat "$work/redis/port")
 export RT_REDIS_URL=redis://127.0.0.1:$rport/0
 rcli() { redis-cli -h 127.0.0.1 -p "$rport" "$@"; }
 
-start() { # name exe env...
-    local name=$1 exe=$2
-    shift 2
-    env "$@" "$RT_TEST_BIN/$exe" 2>"$work/$name.log" &
-    pids+=($!)
-}
-port_of() { # name
-    for _ in $(seq 1 200); do
-        local p
-        p=$(grep -o '"event":"process.ready".*"url":"http://[^"]*"' "$work/$1.log" | sed 's/.*:\([0-9]*\)"$/\1/')
-        [ -n "$p" ] && { echo "$p"; return 0; }
-        sleep 0.05
-    done
-    return 1
-}
 # jget <json> <python path expression on d>: prints the value, "None" when missing
 jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
 
