@@ -229,6 +229,70 @@ static int apply_flags(const struct rt_cfg_def *defs, size_t n, void *cfg, int a
     return rc;
 }
 
+/* Edit distance of two setting names (short ASCII strings), for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[80];
+    if (la >= 80 || lb >= 80)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* A variable of one of this process's setting families (RT_EDGE_..., RT_JWT_..., ...) that is
+ * not one of its settings is most likely a typo: say so (by name only: values may be secrets).
+ * Families this process has no setting in belong to the other processes sharing the
+ * environment (a compose env file) and are left alone. */
+static void warn_unknown(const struct rt_cfg_def *defs, size_t n, char **env)
+{
+    for (char **e = env ? env : environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
+        char name[80];
+        if (len < 4 || len >= sizeof(name) || strncmp(*e, "RT_", 3) != 0)
+            continue;
+        memcpy(name, *e, len);
+        name[len] = '\0';
+        const char *second = strchr(name + 3, '_');
+        size_t family = second ? (size_t)(second - name) + 1 : len;
+        bool known = false, claimed = false;
+        const char *closest = NULL;
+        size_t best = 4; /* suggest only near misses */
+        for (size_t i = 0; i < n && !known; i++) {
+            size_t dl = strlen(defs[i].env);
+            known = strcmp(defs[i].env, name) == 0 ||
+                    (defs[i].secret && len == dl + 5 && strncmp(name, defs[i].env, dl) == 0 &&
+                     strcmp(name + dl, "_FILE") == 0);
+            if (strncmp(defs[i].env, name, family) == 0)
+                claimed = true;
+            size_t d = distance(name, defs[i].env);
+            if (d < best) {
+                best = d;
+                closest = defs[i].env;
+            }
+        }
+        if (known || !claimed)
+            continue;
+        rt_log(RT_LOG_WARN, "config.unknown", "unknown setting ignored", RT_LF_STR("setting", name),
+               RT_LF_STR("did_you_mean", closest ? closest : ""));
+    }
+}
+
 int rt_config_load(const struct rt_cfg_def *defs, size_t n, void *cfg, const char *proc, int argc,
                    char **argv, char **env)
 {
@@ -243,6 +307,7 @@ int rt_config_load(const struct rt_cfg_def *defs, size_t n, void *cfg, const cha
         if (apply_env(&defs[i], cfg, env, &set[i]))
             rc = RT_ECONFIG;
     }
+    warn_unknown(defs, n, env);
     if (apply_flags(defs, n, cfg, argc, argv, set, &special))
         rc = RT_ECONFIG;
     if (special == 'h') {

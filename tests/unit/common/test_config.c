@@ -247,6 +247,31 @@ static void test_flag_names_and_listen_parse(void **state)
     assert_int_equal(rt_listen_parse("host:8x", host, sizeof(host), &port), RT_EINVAL);
 }
 
+static void test_unknown_settings_warned_by_family(void **state)
+{
+    struct tcfg c;
+    char *argv[] = {"rt-test", NULL};
+    char *env[] = {"RT_EDGE_LISTN=0.0.0.0:1",      /* a typo in this process's family */
+                   "RT_JWT_SECRET_FILE=/dev/null", /* the file form of a secret: known */
+                   "RT_JWT_ISSUR=x",               /* a typo in a shared family */
+                   "RT_PG_SLOT=other_process",     /* another process's setting */
+                   "RT_TEST_STATE=/tmp",           /* not a setting family of ours */
+                   "RT_EDGE_MODE=safe",
+                   NULL};
+    (void)state;
+    assert_int_equal(load(&c, 1, argv, env), 0);
+    assert_non_null(strstr(captured, "\"config.unknown\""));
+    assert_non_null(strstr(captured, "RT_EDGE_LISTN"));
+    assert_non_null(strstr(captured, "\"did_you_mean\":\"RT_EDGE_LISTEN\""));
+    assert_non_null(strstr(captured, "RT_JWT_ISSUR"));
+    assert_null(strstr(captured, "RT_JWT_SECRET_FILE"));
+    assert_null(strstr(captured, "RT_PG_SLOT"));
+    assert_null(strstr(captured, "RT_TEST_STATE"));
+    assert_null(strstr(captured, "0.0.0.0:1")); /* names only, never values */
+    assert_int_equal(c.mode, 1);
+    rt_config_free(defs, N, &c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_secret_from_file_and_hidden),
         cmocka_unit_test(test_help_lists_every_setting_with_default),
         cmocka_unit_test(test_flag_names_and_listen_parse),
+        cmocka_unit_test(test_unknown_settings_warned_by_family),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
