@@ -105,7 +105,9 @@ head = next(rows)
 for r in rows:
     row = dict(zip(head, r))
     if row.get("pxname") == "rt_edges" and row.get("svname") in ("edge1", "edge2"):
-        print(row["svname"], row["status"], row["stot"])
+        # responses, not sessions (stot): HAProxy reuses idle server connections, so one
+        # session can carry many of the test's requests
+        print(row["svname"], row["status"], int(row.get("hrsp_2xx") or 0) + int(row.get("hrsp_5xx") or 0))
 PY
 }
 state_is() { # edge1-status edge2-status
