@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define KEY_VALUE_MAX 1024 /* a column kept in a truncated row is at most this long */
@@ -161,6 +162,58 @@ static bool is_set(json_t *record, const char *col)
     return v && !json_is_null(v);
 }
 
+/* Raw status (or outcome) values of a calls row and what they mean in the normalized call model
+ * of spec/webhooks.md; compared without case. Twilio's and Vonage's spellings are accepted too,
+ * for tables that store a provider's status as is. */
+static const struct {
+    const char *raw, *state, *outcome;
+} call_status[] = {
+    {"initiated", "initiated", NULL},     {"queued", "initiated", NULL},
+    {"started", "initiated", NULL},       {"ringing", "ringing", NULL},
+    {"answered", "answered", NULL},       {"in-progress", "answered", NULL},
+    {"in_progress", "answered", NULL},    {"ended", "ended", NULL},
+    {"completed", "ended", "completed"},  {"busy", "ended", "busy"},
+    {"no_answer", "ended", "no_answer"},  {"no-answer", "ended", "no_answer"},
+    {"unanswered", "ended", "no_answer"}, {"timeout", "ended", "no_answer"},
+    {"canceled", "ended", "canceled"},    {"cancelled", "ended", "canceled"},
+    {"rejected", "ended", "rejected"},    {"failed", "ended", "failed"},
+};
+
+static int status_index(json_t *record, const char *col)
+{
+    json_t *v = json_object_get(record, col);
+    if (!json_is_string(v))
+        return -1;
+    for (size_t i = 0; i < sizeof(call_status) / sizeof(call_status[0]); i++)
+        if (strcasecmp(json_string_value(v), call_status[i].raw) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The normalized state of a calls row: ended once end_time is set; else the state its status
+ * names; an unknown or missing status is not copied but derived from the times (answered once
+ * answer_time is set, else initiated). The outcome (NULL unless ended): the outcome column when
+ * it holds a known outcome, else the one the status implies, else none. */
+static const char *call_state(json_t *record, const char **outcome)
+{
+    int st = status_index(record, "status"), oc = status_index(record, "outcome");
+    const char *state;
+    if (is_set(record, "end_time"))
+        state = "ended";
+    else if (st >= 0)
+        state = call_status[st].state;
+    else
+        state = is_set(record, "answer_time") ? "answered" : "initiated";
+    *outcome = NULL;
+    if (strcmp(state, "ended") == 0) {
+        if (oc >= 0 && call_status[oc].outcome)
+            *outcome = call_status[oc].outcome;
+        else if (st >= 0)
+            *outcome = call_status[st].outcome;
+    }
+    return state;
+}
+
 json_t *ingest_pgevent_call(const struct ingest_pgo_msg *m, json_t *row_data, const char **event)
 {
     /* the names of the webhook call model (callmodel.c) where one fits; no "provider": rt-health
@@ -170,7 +223,6 @@ json_t *ingest_pgevent_call(const struct ingest_pgo_msg *m, json_t *row_data, co
         {"direction", "direction"},
         {"from", "from_number"},
         {"to", "to_number"},
-        {"outcome", "outcome"},
         {"duration", "duration_seconds"},
         {"provider_status", "status"},
         {"call_provider", "provider"},
@@ -185,23 +237,26 @@ json_t *ingest_pgevent_call(const struct ingest_pgo_msg *m, json_t *row_data, co
     json_t *old = json_object_get(row_data, "old_record");
     if (m->kind == INGEST_PGO_DELETE || !json_is_object(record))
         return NULL;
-    bool ended = is_set(record, "end_time");
+    const char *outcome, *old_outcome;
+    const char *state = call_state(record, &outcome);
+    bool ended = strcmp(state, "ended") == 0;
     if (m->kind == INGEST_PGO_INSERT)
         *event = ended ? "call_ended" : "new_call";
     else
-        /* the first update that sets end_time ends the call; without the old row (REPLICA
-         * IDENTITY other than FULL) every update with end_time set reports call_ended */
-        *event = ended && !(m->old_kind == 'O' && is_set(old, "end_time")) ? "call_ended"
-                                                                           : "call_update";
+        /* the first update that ends the call reports it; without the old row (REPLICA
+         * IDENTITY other than FULL) every update of an ended call reports call_ended */
+        *event = ended && !(m->old_kind == 'O' && json_is_object(old) &&
+                            strcmp(call_state(old, &old_outcome), "ended") == 0)
+                     ? "call_ended"
+                     : "call_update";
     json_t *call = json_object();
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         json_t *v = json_object_get(record, fields[i][1]);
         if (v)
             json_object_set(call, fields[i][0], v);
     }
-    json_t *status = json_object_get(record, "status");
-    const char *state = json_is_string(status) ? json_string_value(status) : "initiated";
-    json_object_set_new(call, "state", json_string(ended ? "ended" : state));
+    json_object_set_new(call, "state", json_string(state));
+    json_object_set_new(call, "outcome", outcome ? json_string(outcome) : json_null());
     json_object_set_new(call, "source", json_string("db"));
     json_object_set(call, "commit_timestamp", json_object_get(row_data, "commit_timestamp"));
     return call;

@@ -71,7 +71,8 @@ struct ingest_pgpub {
     uint64_t last_warn_ms;
     unsigned long suppressed;
     struct rt_metric *m_events, *m_dup, *m_commits, *m_trunc, *m_big, *m_inflight;
-    struct rt_metric *m_drop_tenant, *m_drop_bad, *m_user_skip;
+    struct rt_metric *m_drop_tenant, *m_drop_bad_tenant, *m_drop_bad_channel;
+    struct rt_metric *m_user_bad, *m_user_long;
 };
 
 struct ingest_pgpub *ingest_pgpub_new(struct rt_rconn *rc, struct rt_metrics *metrics,
@@ -107,10 +108,18 @@ struct ingest_pgpub *ingest_pgpub_new(struct rt_rconn *rc, struct rt_metrics *me
                                    "events sent to Redis and not yet answered", NULL, NULL, 0);
     p->m_drop_tenant = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_rows_dropped_total",
                                       "row changes not published", "reason=\"no_tenant\"", NULL, 0);
-    p->m_drop_bad = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_rows_dropped_total",
-                                   "row changes not published", "reason=\"bad_name\"", NULL, 0);
-    p->m_user_skip = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_user_skipped_total",
-                                    "rows whose user column held no valid user id", NULL, NULL, 0);
+    p->m_drop_bad_tenant =
+        rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_rows_dropped_total",
+                       "row changes not published", "reason=\"bad_tenant\"", NULL, 0);
+    p->m_drop_bad_channel =
+        rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_rows_dropped_total",
+                       "row changes not published", "reason=\"bad_channel\"", NULL, 0);
+    p->m_user_bad = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_user_skipped_total",
+                                   "rows whose user column held no valid user id",
+                                   "reason=\"bad_user\"", NULL, 0);
+    p->m_user_long = rt_metrics_get(metrics, RT_METRIC_COUNTER, "rt_ingest_pg_user_skipped_total",
+                                    "rows whose user column held no valid user id",
+                                    "reason=\"too_long\"", NULL, 0);
     return p;
 }
 
@@ -408,11 +417,36 @@ static void drop(struct ingest_pgpub *p, struct rt_metric *m, const char *reason
     p->suppressed = 0;
 }
 
+/* The user copy's channel and key: 0, or no copy (RT_ENOENT: no user value; otherwise counted
+ * by reason). Only a value read in full is looked at: a value too long for the buffer leaves it
+ * unwritten, and a guess from it could name another user. Depends on the row alone, so a replay
+ * yields the same events (the progress marker counts them). */
+static int user_channel(struct ingest_pgpub *p, const struct ingest_pgo_msg *m,
+                        const struct ingest_route *route, const char *tenant, char *uch, char *ukey)
+{
+    char user[RT_USER_MAX + 2];
+    if (!route->user_column)
+        return RT_ENOENT;
+    int rc = ingest_pgevent_column(m, route->user_column, user, sizeof(user));
+    if (rc == RT_ENOENT)
+        return rc;
+    if (rc != 0) {
+        rt_metric_inc(p->m_user_long);
+        return rc;
+    }
+    if (!rt_name_user_valid(user) || rt_name_user_channel(uch, RT_CHANNEL_MAX + 8, user) != 0 ||
+        rt_name_key(ukey, RT_KEY_MAX, tenant, uch) != 0) {
+        rt_metric_inc(p->m_user_bad);
+        return RT_EINVAL;
+    }
+    return 0;
+}
+
 static void row(struct ingest_pgpub *p, struct commit *c, const struct ingest_pgo_msg *m)
 {
     const struct ingest_pgo_relation *rel = m->rel;
     const struct ingest_route *route = ingest_routes_get(p->routes, rel->schema, rel->table);
-    char tenant[RT_TENANT_MAX + 2], user[RT_USER_MAX + 2], channel[RT_CHANNEL_MAX + 8];
+    char tenant[RT_TENANT_MAX + 2], channel[RT_CHANNEL_MAX + 8];
     char key[RT_KEY_MAX], ts[40];
     int rc = ingest_pgevent_column(m, route->tenant_column, tenant, sizeof(tenant));
     if (rc == RT_ENOENT) {
@@ -420,13 +454,13 @@ static void row(struct ingest_pgpub *p, struct commit *c, const struct ingest_pg
         return;
     }
     if (rc || !rt_name_tenant_valid(tenant)) {
-        drop(p, p->m_drop_bad, "bad_tenant", rel);
+        drop(p, p->m_drop_bad_tenant, "bad_tenant", rel);
         return;
     }
     snprintf(channel, sizeof(channel), "db:%s.%s", rel->schema, rel->table);
     if (strlen(rel->schema) + strlen(rel->table) + 4 >= sizeof(channel) ||
         rt_name_key(key, sizeof(key), tenant, channel) != 0) {
-        drop(p, p->m_drop_bad, "bad_channel", rel);
+        drop(p, p->m_drop_bad_channel, "bad_channel", rel);
         return;
     }
     ingest_pgevent_ts(c->commit_ts, ts, sizeof(ts));
@@ -448,16 +482,10 @@ static void row(struct ingest_pgpub *p, struct commit *c, const struct ingest_pg
     char *body = envelope(channel, event, tenant, d, &len);
     send(p, c, key, body, len);
 
-    if (route->user_column &&
-        ingest_pgevent_column(m, route->user_column, user, sizeof(user)) != RT_ENOENT) {
-        char uch[RT_CHANNEL_MAX + 8], ukey[RT_KEY_MAX];
-        if (rt_name_user_valid(user) && rt_name_user_channel(uch, sizeof(uch), user) == 0 &&
-            rt_name_key(ukey, sizeof(ukey), tenant, uch) == 0) {
-            body = envelope(uch, event, tenant, d, &len);
-            send(p, c, ukey, body, len);
-        } else {
-            rt_metric_inc(p->m_user_skip);
-        }
+    char uch[RT_CHANNEL_MAX + 8], ukey[RT_KEY_MAX];
+    if (user_channel(p, m, route, tenant, uch, ukey) == 0) {
+        body = envelope(uch, event, tenant, d, &len);
+        send(p, c, ukey, body, len);
     }
     free(d);
 

@@ -46,6 +46,7 @@ struct ingest_pg {
     struct ingest_slot_lock *lock; /* owned */
     struct rt_timer *timer;        /* owned: connect/query timeout, status updates, backoff */
     struct event *ev;              /* owned: PQsocket watcher */
+    struct event *wev;             /* owned: writable watcher while libpq holds unsent output */
     PGconn *conn;                  /* owned */
     PGresult *res;                 /* owned: first result of the current query */
     enum pg_state state;
@@ -121,6 +122,9 @@ static void close_conn(struct ingest_pg *s)
     if (s->ev)
         event_free(s->ev);
     s->ev = NULL;
+    if (s->wev)
+        event_free(s->wev);
+    s->wev = NULL;
     PQclear(s->res);
     s->res = NULL;
     PQfinish(s->conn);
@@ -167,6 +171,34 @@ static void fatal(struct ingest_pg *s, const char *event, const char *msg)
     s->on_fatal(s->arg, 2);
 }
 
+static void on_writable(evutil_socket_t fd, short what, void *arg);
+
+/* Sends what libpq buffers. In non-blocking mode PQflush may write part of it and return 1: the
+ * rest then goes out when the socket is writable (on_writable), whatever the read side is doing
+ * (paused or not). Returns false when the connection failed. */
+static bool flush_out(struct ingest_pg *s)
+{
+    int rc = PQflush(s->conn);
+    if (rc < 0)
+        return false;
+    if (rc == 1) {
+        if (!s->wev)
+            s->wev = event_new(s->proc->base, PQsocket(s->conn), EV_WRITE, on_writable, s);
+        RT_ASSERT(s->wev);
+        event_add(s->wev, NULL);
+    }
+    return true;
+}
+
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+    struct ingest_pg *s = arg;
+    (void)fd;
+    (void)what;
+    if (s->conn && !flush_out(s))
+        fail(s, "pg.connection_lost", PQerrorMessage(s->conn), RT_EIO);
+}
+
 /* ---- standby status ---- */
 
 static void put64(uint8_t *p, uint64_t v)
@@ -200,7 +232,7 @@ static void send_status(struct ingest_pg *s, bool reply)
     put64(m + 17, s->flushed_lsn);
     put64(m + 25, (uint64_t)pg_now_us());
     m[33] = reply ? 1 : 0;
-    if (PQputCopyData(s->conn, (const char *)m, sizeof(m)) != 1 || PQflush(s->conn) < 0) {
+    if (PQputCopyData(s->conn, (const char *)m, sizeof(m)) != 1 || !flush_out(s)) {
         fail(s, "pg.connection_lost", "cannot send standby status", RT_EIO);
         return;
     }
@@ -231,7 +263,10 @@ static void query(struct ingest_pg *s, enum pg_state next, const char *sql)
         fail(s, "pg.query_failed", PQerrorMessage(s->conn), RT_EIO);
         return;
     }
-    PQflush(s->conn);
+    if (!flush_out(s)) {
+        fail(s, "pg.query_failed", PQerrorMessage(s->conn), RT_EIO);
+        return;
+    }
     timer_start(s, QUERY_TIMEOUT_MS);
     watch(s, EV_READ | EV_PERSIST);
 }

@@ -76,7 +76,7 @@ static void test_insert_and_call(void **state)
     json_t *call = ingest_pgevent_call(&m, d, &ev);
     assert_string_equal(ev, "new_call");
     dump_is(call, "{\"call_id\":7,\"provider_status\":\"ringing\",\"end_time\":null,\"state\":"
-                  "\"ringing\",\"source\":\"db\",\"commit_timestamp\":\"TS\"}");
+                  "\"ringing\",\"outcome\":null,\"source\":\"db\",\"commit_timestamp\":\"TS\"}");
     json_decref(call);
     json_decref(d);
 }
@@ -140,6 +140,72 @@ static void test_delete_and_truncated(void **state)
     json_decref(d);
 }
 
+static struct ingest_pgo_column ccols[] = {
+    {.name = "id", .type_oid = 23, .key = true}, {.name = "status", .type_oid = 25},
+    {.name = "outcome", .type_oid = 25},         {.name = "answer_time", .type_oid = 1184},
+    {.name = "end_time", .type_oid = 1184},
+};
+static struct ingest_pgo_relation crel = {
+    .id = 2, .schema = "public", .table = "calls", .replident = 'f', .ncols = 5, .cols = ccols};
+
+/* The call event and its normalized state and outcome for one inserted or updated row. */
+static void call_is(enum ingest_pgo_kind kind, struct ingest_pgo_value *nv,
+                    struct ingest_pgo_value *ov, const char *event, const char *state,
+                    const char *outcome)
+{
+    struct ingest_pgo_msg m = {.kind = kind, .rel = &crel, .new_tuple = {5, nv}};
+    if (ov) {
+        m.old_kind = 'O';
+        m.old_tuple = (struct ingest_pgo_tuple){5, ov};
+    }
+    json_t *d = ingest_pgevent_row(&m, "TS", &route, false);
+    const char *ev = NULL;
+    json_t *call = ingest_pgevent_call(&m, d, &ev);
+    assert_non_null(call);
+    assert_string_equal(ev, event);
+    assert_string_equal(json_string_value(json_object_get(call, "state")), state);
+    json_t *o = json_object_get(call, "outcome");
+    if (outcome)
+        assert_string_equal(json_string_value(o), outcome);
+    else
+        assert_true(json_is_null(o));
+    json_decref(call);
+    json_decref(d);
+}
+
+static void test_call_states(void **state)
+{
+    (void)state;
+    enum ingest_pgo_kind I = INGEST_PGO_INSERT, UP = INGEST_PGO_UPDATE;
+    struct ingest_pgo_value a[] = {T("1"), T("initiated"), N, N, N};
+    call_is(I, a, NULL, "new_call", "initiated", NULL);
+    struct ingest_pgo_value b[] = {T("1"), T("queued"), T("busy"), N, N};
+    call_is(I, b, NULL, "new_call", "initiated", NULL); /* no outcome before the end */
+    struct ingest_pgo_value c[] = {T("1"), T("in-progress"), N, T("2026-01-01 00:00:00+00"), N};
+    call_is(UP, c, a, "call_update", "answered", NULL);
+    struct ingest_pgo_value d[] = {T("1"), T("Ringing"), N, N, N};
+    call_is(UP, d, a, "call_update", "ringing", NULL);
+    /* a terminal status ends the call even before end_time is written */
+    struct ingest_pgo_value e[] = {T("1"), T("no-answer"), N, N, N};
+    call_is(UP, e, d, "call_ended", "ended", "no_answer");
+    call_is(UP, e, e, "call_update", "ended", "no_answer"); /* ended once */
+    struct ingest_pgo_value f[] = {T("1"), T("completed"), N, N, T("2026-01-01 00:01:00+00")};
+    call_is(I, f, NULL, "call_ended", "ended", "completed");
+    /* the outcome column wins over the status; end_time alone ends the call */
+    struct ingest_pgo_value g[] = {T("1"), T("answered"), T("cancelled"), N,
+                                   T("2026-01-01 00:01:00+00")};
+    call_is(UP, g, c, "call_ended", "ended", "canceled");
+    struct ingest_pgo_value h[] = {T("1"), T("ended"), N, N, T("2026-01-01 00:01:00+00")};
+    call_is(UP, h, c, "call_ended", "ended", NULL); /* no outcome known: null, never guessed */
+    /* unknown status values are never copied: the state follows the times */
+    struct ingest_pgo_value u1[] = {T("1"), T("on_hold"), N, N, N};
+    call_is(I, u1, NULL, "new_call", "initiated", NULL);
+    struct ingest_pgo_value u2[] = {T("1"), N, N, T("2026-01-01 00:00:00+00"), N};
+    call_is(UP, u2, u1, "call_update", "answered", NULL);
+    struct ingest_pgo_value u3[] = {T("1"), T("weird"), T("weird"), N, T("2026-01-01 00:00:00+00")};
+    call_is(UP, u3, u2, "call_ended", "ended", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_insert_and_call),
         cmocka_unit_test(test_update_toast_and_end),
         cmocka_unit_test(test_delete_and_truncated),
+        cmocka_unit_test(test_call_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
