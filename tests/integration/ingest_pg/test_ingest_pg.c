@@ -36,11 +36,34 @@ static char g_slot[64];
 static const char *g_case; /* names the bulk table and its tenant */
 static char g_priv_redis[600], g_priv_pg[600];
 
+#define LOCK_TTL_MS 1500 /* RT_PG_LOCK_TTL_MS of every rt-ingest started here */
+
 static long long now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The "ts" of a JSON log line ("2026-01-02T03:04:05.678Z") in Unix ms, or -1. */
+static long long log_ts_ms(const char *line)
+{
+    const char *p = strstr(line, "\"ts\":\"");
+    struct tm tm = {0};
+    int ms = 0;
+    if (!p || sscanf(p + 6, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (long long)timegm(&tm) * 1000 + ms;
 }
 
 static void drop_slot(void);
@@ -190,7 +213,7 @@ static int start_ingest(int idx, const char *pub, const char *routes, const char
     snprintf(env[n++], sizeof(env[0]), "RT_PG_SLOT=%s", g_slot);
     snprintf(env[n++], sizeof(env[0]), "RT_PG_PUBLICATION=%s", pub);
     snprintf(env[n++], sizeof(env[0]), "RT_INGEST_LISTEN=127.0.0.1:0");
-    snprintf(env[n++], sizeof(env[0]), "RT_PG_LOCK_TTL_MS=1500");
+    snprintf(env[n++], sizeof(env[0]), "RT_PG_LOCK_TTL_MS=%d", LOCK_TTL_MS);
     snprintf(env[n++], sizeof(env[0]), "RT_INGEST_ROUTES=%s", routes ? routes : "");
     if (extra1)
         snprintf(env[n++], sizeof(env[0]), "%s", extra1);
@@ -382,13 +405,18 @@ static void case_routing(void)
     PG(c, "INSERT INTO s_routing.rt_route VALUES ('r_globex', 4, 'bad user!', 'p4')");
     PG(c, "INSERT INTO s_routing.rt_route VALUES ('r_acme', 5, 'alice', repeat('y', 3000))");
     PG(c, "DELETE FROM s_routing.rt_route WHERE id = 1");
+    /* a user value too long to read, right after a valid one in the same transaction: it must
+     * not reach any user channel (it once reused the previous row's user id) */
+    PG(c, "INSERT INTO s_routing.rt_route VALUES ('r_acme', 6, 'carol', 'p6'), "
+          "('r_acme', 7, repeat('c', 300), 'p7'), ('r_acme', 8, 'dave', 'p8'), "
+          "('r_acme', 9, repeat('d', 129), 'p9')");
     PG(c, "TRUNCATE s_routing.rt_route");
     redisContext *r = redis_open(g_redis_port);
-    wait_xlen(r, "rt:{r_acme}:db:s_routing.rt_route", 3, 20000);
+    wait_xlen(r, "rt:{r_acme}:db:s_routing.rt_route", 7, 20000);
     wait_xlen(r, "rt:{r_globex}:db:s_routing.rt_route", 1, 5000);
     wait_xlen(r, "rt:{r_acme}:user:alice", 3, 5000);
     json_t *ev = events(r, "rt:{r_acme}:db:s_routing.rt_route");
-    CHECK(json_array_size(ev) == 3, "acme events %zu", json_array_size(ev));
+    CHECK(json_array_size(ev) == 7, "acme events %zu", json_array_size(ev));
     json_t *big = json_array_get(ev, 1);
     json_is(jget(big, "truncated", NULL), "true", "oversized row truncated");
     json_is(jget(big, "record", NULL), "{\"org\":\"r_acme\",\"id\":5,\"owner\":\"alice\"}",
@@ -417,10 +445,23 @@ static void case_routing(void)
             usleep(10000);
     }
     CHECK(found, "TRUNCATE on the admin channel");
+    /* the TRUNCATE came after the rows: each user channel holds exactly its own row */
+    CHECK(xlen(r, "rt:{r_acme}:user:carol") == 1, "carol: %lld events, want 1 (her own)",
+          xlen(r, "rt:{r_acme}:user:carol"));
+    CHECK(xlen(r, "rt:{r_acme}:user:dave") == 1, "dave: %lld events, want 1 (his own)",
+          xlen(r, "rt:{r_acme}:user:dave"));
+    CHECK(xlen(r, "rt:{r_acme}:user:alice") == 3, "alice: %lld events",
+          xlen(r, "rt:{r_acme}:user:alice"));
     CHECK(metric(port, "rt_ingest_pg_rows_dropped_total{reason=\"no_tenant\"}") == 1,
           "no_tenant counted");
-    CHECK(metric(port, "rt_ingest_pg_rows_dropped_total{reason=\"bad_name\"}") == 1,
-          "bad tenant counted");
+    CHECK(metric(port, "rt_ingest_pg_rows_dropped_total{reason=\"bad_tenant\"}") == 1,
+          "bad tenant counted under the reason logged");
+    CHECK(metric(port, "rt_ingest_pg_rows_dropped_total{reason=\"bad_channel\"}") == 0,
+          "no bad channel");
+    CHECK(metric(port, "rt_ingest_pg_user_skipped_total{reason=\"too_long\"}") == 1,
+          "user value too long to read counted");
+    CHECK(metric(port, "rt_ingest_pg_user_skipped_total{reason=\"bad_user\"}") == 2,
+          "invalid user ids counted ('bad user!' and 129 characters)");
     CHECK(metric(port, "rt_ingest_pg_truncates_total") == 1, "truncate counted");
     CHECK(metric(port, "rt_ingest_pg_rows_truncated_total") == 1, "oversized counted");
     CHECK(rt_test_proc_wait_log(&g_procs[0], "pg.row_dropped", 1000, NULL, 0), "warning logged");
@@ -646,13 +687,12 @@ static void case_bulk(enum fault fault)
     char key[200];
     snprintf(key, sizeof(key), "rt:{t_%s}:db:s_%s.bulk", g_case, g_case);
     bool faulted = false;
-    long long t_fault = 0, t_back = 0;
+    long long t_back = 0, t_kill_wall = 0;
     for (int t = 0; t < TXNS; t++) {
         if (t == 4) /* 2,000 rows committed: inject the fault once 1,500 events are stored */
             wait_xlen(r, key, 1500, 30000);
         if (!faulted && xlen(r, key) >= 1500) {
             faulted = true;
-            t_fault = now_ms();
             switch (fault) {
             case FAULT_KILL_INGEST:
                 CHECK(rt_test_proc_stop(&g_procs[0], SIGKILL, 5000) == 128 + SIGKILL, "kill -9");
@@ -660,6 +700,7 @@ static void case_bulk(enum fault fault)
             case FAULT_STANDBY: {
                 int active = streaming_proc();
                 CHECK(active == 0, "first rt-ingest is the active one");
+                t_kill_wall = wall_ms();
                 CHECK(rt_test_proc_stop(&g_procs[0], SIGKILL, 5000) == 128 + SIGKILL, "kill -9");
                 break;
             }
@@ -707,9 +748,16 @@ static void case_bulk(enum fault fault)
     PG(c, "INSERT INTO s_%s.bulk VALUES ('t_%s', %d, 'sentinel')", g_case, g_case, TXNS * ROWS + 1);
     wait_xlen(r, key, TXNS * ROWS + 1, 90000);
     if (fault == FAULT_STANDBY) {
-        CHECK(rt_test_proc_wait_log(&g_procs[1], "pg.streaming", 100, NULL, 0),
+        char sline[4096];
+        CHECK(rt_test_proc_wait_log(&g_procs[1], "pg.streaming", 100, sline, sizeof(sline)),
               "standby took over");
-        fprintf(stderr, "standby streaming %lld ms after the kill\n", now_ms() - t_fault);
+        /* the log line's own time, so the inserts meanwhile do not count: the lock expires at
+         * most LOCK_TTL_MS after the kill, then the standby connects and starts streaming */
+        long long took = log_ts_ms(sline) - t_kill_wall;
+        fprintf(stderr, "standby streaming %lld ms after the kill (lock lifetime %d ms)\n", took,
+                LOCK_TTL_MS);
+        CHECK(took >= 0 && took <= LOCK_TTL_MS + 3000, "takeover took %lld ms, bound %d ms", took,
+              LOCK_TTL_MS + 3000);
     }
     int idx = fault == FAULT_STANDBY ? 1 : 0;
     json_t *ev = events(r, key);
@@ -727,6 +775,167 @@ static void case_bulk(enum fault fault)
     if (rt_test_proc_wait_log(&g_procs[idx], "process.ready", 100, line, sizeof(line)))
         fprintf(stderr, "replayed events dropped as duplicates: %.0f\n",
                 metric(rt_test_url_port(line), "rt_ingest_pg_duplicates_total"));
+    redisFree(r);
+    PQfinish(c);
+}
+
+/* A calls table routed with "calls": true: each row change also yields a call event in the
+ * normalized call model on rt:{tenant}:calls and rt:calls:all. */
+struct want_call {
+    const char *id, *event, *state, *outcome, *provider_status;
+};
+
+static void calls_are(json_t *ev, const struct want_call *want, size_t n, const char *where)
+{
+    CHECK(json_array_size(ev) == n, "%s: %zu call events, want %zu", where, json_array_size(ev), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(ev, i);
+        const char *outcome = jstr(e, "data", "outcome");
+        CHECK(strcmp(jstr(e, "channel", NULL), "calls") == 0, "%s %zu: channel", where, i);
+        CHECK(strcmp(jstr(e, "tenant", NULL), "c_calls") == 0, "%s %zu: tenant", where, i);
+        CHECK(strcmp(jstr(e, "data", "call_id"), want[i].id) == 0, "%s %zu: call_id", where, i);
+        CHECK(strcmp(jstr(e, "event", NULL), want[i].event) == 0, "%s %zu: event %s, want %s",
+              where, i, jstr(e, "event", NULL), want[i].event);
+        CHECK(strcmp(jstr(e, "data", "state"), want[i].state) == 0, "%s %zu: state %s, want %s",
+              where, i, jstr(e, "data", "state"), want[i].state);
+        CHECK(want[i].outcome ? outcome && strcmp(outcome, want[i].outcome) == 0
+                              : json_is_null(jget(e, "outcome", NULL)),
+              "%s %zu: outcome %s, want %s", where, i, outcome ? outcome : "null",
+              want[i].outcome ? want[i].outcome : "null");
+        CHECK(strcmp(jstr(e, "data", "provider_status"), want[i].provider_status) == 0,
+              "%s %zu: provider_status", where, i);
+        CHECK(strcmp(jstr(e, "data", "source"), "db") == 0, "%s %zu: source", where, i);
+        CHECK(!jget(e, "provider", NULL), "%s %zu: no provider key", where, i);
+    }
+}
+
+static void case_calls(void)
+{
+    PGconn *c = pg_open();
+    char routes[700];
+    PG(c, "CREATE SCHEMA s_calls");
+    PG(c, "CREATE TABLE s_calls.calls (id text PRIMARY KEY, organization_id text, user_id text, "
+          "status text, outcome text, direction text, from_number text, to_number text, "
+          "provider text, answer_time timestamptz, end_time timestamptz, duration_seconds int)");
+    PG(c, "ALTER TABLE s_calls.calls REPLICA IDENTITY FULL");
+    PG(c, "CREATE PUBLICATION p_calls FOR TABLE s_calls.calls");
+    snprintf(routes, sizeof(routes), "%s/routes-calls-%d.json", g_state, (int)getpid());
+    FILE *f = fopen(routes, "w");
+    CHECK(f, "write routes");
+    fputs("{\"tables\": {\"s_calls.calls\": {\"tenant_column\": \"organization_id\", "
+          "\"user_column\": \"user_id\", \"calls\": true}}}",
+          f);
+    fclose(f);
+    start_ingest(0, "p_calls", routes, NULL, NULL, true);
+    PG(c, "INSERT INTO s_calls.calls VALUES ('c1', 'c_calls', 'u7', 'initiated', NULL, "
+          "'outbound', '+15550001', '+15550002', 'app', NULL, NULL, NULL)");
+    PG(c, "UPDATE s_calls.calls SET status = 'ringing' WHERE id = 'c1'");
+    PG(c, "UPDATE s_calls.calls SET status = 'in-progress', answer_time = now() WHERE id = 'c1'");
+    PG(c, "UPDATE s_calls.calls SET status = 'ended', outcome = 'completed', end_time = now(), "
+          "duration_seconds = 42 WHERE id = 'c1'");
+    /* an unknown status is not copied into state; a terminal status ends the call */
+    PG(c, "INSERT INTO s_calls.calls VALUES ('c2', 'c_calls', NULL, 'on_hold', NULL, 'inbound', "
+          "'+15550003', '+15550004', 'twilio', NULL, NULL, NULL)");
+    PG(c, "UPDATE s_calls.calls SET status = 'busy' WHERE id = 'c2'");
+    const struct want_call want[] = {
+        {"c1", "new_call", "initiated", NULL, "initiated"},
+        {"c1", "call_update", "ringing", NULL, "ringing"},
+        {"c1", "call_update", "answered", NULL, "in-progress"},
+        {"c1", "call_ended", "ended", "completed", "ended"},
+        {"c2", "new_call", "initiated", NULL, "on_hold"},
+        {"c2", "call_ended", "ended", "busy", "busy"},
+    };
+    size_t n = sizeof(want) / sizeof(want[0]);
+    redisContext *r = redis_open(g_redis_port);
+    wait_xlen(r, "rt:{c_calls}:calls", (long long)n, 20000);
+    wait_xlen(r, "rt:{c_calls}:db:s_calls.calls", (long long)n, 5000);
+    json_t *ev = events(r, "rt:{c_calls}:calls");
+    calls_are(ev, want, n, "rt:{c_calls}:calls");
+    json_t *ended = json_array_get(ev, 3);
+    json_is(jget(ended, "duration", NULL), "42", "duration");
+    json_is(jget(ended, "from", NULL), "\"+15550001\"", "from");
+    json_is(jget(ended, "to", NULL), "\"+15550002\"", "to");
+    json_is(jget(ended, "direction", NULL), "\"outbound\"", "direction");
+    json_is(jget(ended, "call_provider", NULL), "\"app\"", "call_provider");
+    json_is(jget(ended, "user_id", NULL), "\"u7\"", "user_id");
+    CHECK(jstr(ended, "data", "end_time") && jstr(ended, "data", "answer_time"), "times");
+    json_decref(ev);
+    /* rt:calls:all is shared with other tests: this tenant's events, in the same order */
+    json_t *all = events(r, "rt:calls:all"), *mine = json_array();
+    for (size_t i = 0; i < json_array_size(all); i++) {
+        json_t *e = json_array_get(all, i);
+        const char *t = jstr(e, "tenant", NULL);
+        if (t && strcmp(t, "c_calls") == 0)
+            json_array_append(mine, e);
+    }
+    calls_are(mine, want, n, "rt:calls:all");
+    json_decref(mine);
+    json_decref(all);
+    redisFree(r);
+    PQfinish(c);
+}
+
+/* With wal_sender_timeout 1 s and standby status updates only every 60 s, only rt-ingest's
+ * replies to the server's keepalive requests keep the replication connection alive. */
+static int walsender_pid(PGconn *c, const char *role)
+{
+    char sql[200];
+    snprintf(sql, sizeof(sql), "SELECT pid FROM pg_stat_replication WHERE usename = '%s'", role);
+    PGresult *r = PQexec(c, sql);
+    int pid =
+        PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return pid;
+}
+
+static void case_keepalive(void)
+{
+    PGconn *c = pg_open();
+    char role[64], saved[sizeof(g_conninfo)], repl[700];
+    snprintf(role, sizeof(role), "ka_%d", (int)getpid());
+    PG(c, "CREATE ROLE %s LOGIN REPLICATION", role);
+    PG(c, "ALTER ROLE %s SET wal_sender_timeout = '1s'", role);
+    PG(c, "CREATE SCHEMA s_ka");
+    PG(c, "CREATE TABLE s_ka.k (organization_id text, id int PRIMARY KEY)");
+    PG(c, "GRANT USAGE ON SCHEMA s_ka TO %s", role);
+    PG(c, "GRANT SELECT ON s_ka.k TO %s", role);
+    PG(c, "CREATE PUBLICATION p_ka FOR TABLE s_ka.k");
+    snprintf(saved, sizeof(saved), "%s", g_conninfo);
+    int len = snprintf(g_conninfo, sizeof(g_conninfo), "%s user=%s", saved, role);
+    CHECK(len > 0 && (size_t)len < sizeof(g_conninfo), "conninfo too long");
+    /* the role's setting applies to its replication sessions (else this test proves nothing) */
+    snprintf(repl, sizeof(repl), "%s replication=database", g_conninfo);
+    PGconn *rc = PQconnectdb(repl);
+    CHECK(PQstatus(rc) == CONNECTION_OK, "%s", PQerrorMessage(rc));
+    PGresult *res = PQexec(rc, "SHOW wal_sender_timeout");
+    CHECK(PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), "1s") == 0,
+          "wal_sender_timeout of a replication session: %s",
+          PQresultStatus(res) == PGRES_TUPLES_OK ? PQgetvalue(res, 0, 0) : "?");
+    PQclear(res);
+    PQfinish(rc);
+    setenv("RT_PG_STATUS_INTERVAL_MS", "60000", 1); /* inherited by the child */
+    int port = start_ingest(0, "p_ka", NULL, NULL, NULL, true);
+    unsetenv("RT_PG_STATUS_INTERVAL_MS");
+    snprintf(g_conninfo, sizeof(g_conninfo), "%s", saved);
+    redisContext *r = redis_open(g_redis_port);
+    const char *key = "rt:{t_ka}:db:s_ka.k";
+    PG(c, "INSERT INTO s_ka.k VALUES ('t_ka', 1)");
+    wait_xlen(r, key, 1, 20000);
+    int wpid = walsender_pid(c, role);
+    CHECK(wpid > 0, "one walsender for rt-ingest");
+    /* idle for four times the timeout: a missed reply ends the session after 1 s */
+    CHECK(!rt_test_proc_wait_log(&g_procs[0], "pg.connection_lost", 4000, NULL, 0),
+          "replication connection lost while idle (%s)", g_procs[0].log_path);
+    CHECK(walsender_pid(c, role) == wpid, "the same walsender after idling (no reconnect)");
+    CHECK(metric(port, "rt_ingest_pg_session_failures_total") == 0, "no session failure");
+    long long t0 = now_ms();
+    PG(c, "INSERT INTO s_ka.k VALUES ('t_ka', 2)");
+    wait_xlen(r, key, 2, 5000);
+    fprintf(stderr, "insert after idling arrived in %lld ms\n", now_ms() - t0);
+    CHECK(walsender_pid(c, role) == wpid, "still the same walsender");
+    CHECK(rt_test_proc_stop(&g_procs[0], SIGTERM, 10000) == 0, "clean exit");
+    drop_slot();
+    pg_try(c, "DROP ROLE %s", role);
     redisFree(r);
     PQfinish(c);
 }
@@ -749,6 +958,10 @@ int main(int argc, char **argv)
         case_order();
     else if (strcmp(c, "routing") == 0)
         case_routing();
+    else if (strcmp(c, "calls") == 0)
+        case_calls();
+    else if (strcmp(c, "keepalive") == 0)
+        case_keepalive();
     else if (strcmp(c, "config") == 0)
         case_config();
     else if (strcmp(c, "window") == 0)
