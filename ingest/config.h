@@ -29,6 +29,9 @@ struct ingest_config {
     long long rate;
     long long rate_burst;
     long long retry_after;
+    long long webhook_rate;      /* RT_INGEST_WEBHOOK_RATE: 0 = no webhook rate limit */
+    long long webhook_burst;     /* RT_INGEST_WEBHOOK_BURST */
+    long long request_timeout_s; /* RT_INGEST_REQUEST_TIMEOUT_S */
     /* PostgreSQL source (docs/INGEST.md) */
     bool pg_create_slot;             /* RT_PG_CREATE_SLOT */
     bool pg_create_publication;      /* RT_PG_CREATE_PUBLICATION */

@@ -9,6 +9,7 @@
 
 #include "rt/err.h"
 #include "rt/evproc.h"
+#include "rt/httpd_event.h"
 #include "rt/log.h"
 #include "rt/publish.h"
 
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
     }
     rc = rt_evproc_init(&in.proc, "rt-ingest", &cfg.common, cfg.listen, 1024 * 1024 + 4096);
     if (rc == 0) {
+        rt_httpd_set_timeout(in.proc.httpd, (int)cfg.request_timeout_s);
         in.webhooks = ingest_webhooks_new(&cfg, in.secrets, &in.proc);
         in.publish = ingest_publish_api_new(&cfg, in.apikeys, &in.proc);
         if (cfg.pg_conninfo)

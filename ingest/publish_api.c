@@ -47,13 +47,16 @@ struct batch {
 static const char *const allowed_keys[] = {"channel", "event",           "data",
                                            "user",    "idempotency_key", "tenant"};
 
-/* Validates one event and builds its key and envelope; on failure writes the message. */
+/* Validates one event and builds its key and envelope; on failure writes the message (for the
+ * reply only: it may quote the body) and, for an unknown key, its length in *unknown_len. */
 static int build_item(json_t *o, bool admin, const char *key_tenant, struct item *it,
-                      const char **tenant_out, int *status, char *msg, size_t cap)
+                      const char **tenant_out, int *status, char *msg, size_t cap,
+                      size_t *unknown_len)
 {
     const char *k;
     json_t *v;
     *status = 400;
+    *unknown_len = 0;
     if (!json_is_object(o)) {
         snprintf(msg, cap, "an event must be a JSON object");
         return RT_EINVAL;
@@ -65,6 +68,7 @@ static int build_item(json_t *o, bool admin, const char *key_tenant, struct item
             known |= strcmp(k, allowed_keys[i]) == 0;
         if (!known) {
             snprintf(msg, cap, "unknown key: %.64s", k);
+            *unknown_len = strlen(k);
             return RT_EINVAL;
         }
     }
@@ -199,24 +203,24 @@ static void on_stored(int status, char *const *ids, size_t n, void *arg)
     free(b);
 }
 
-/* Takes tokens per tenant of the batch; returns 0 or the Retry-After seconds. */
+/* Takes tokens per tenant of the batch, all or none; returns 0 or the Retry-After seconds. */
 static unsigned rate_check(struct ingest_publish_api *api, const char **tenants, size_t n)
 {
-    double now = ingest_mono_now();
+    const char **uniq = rt_xcalloc(n, sizeof(*uniq));
+    double *counts = rt_xcalloc(n, sizeof(*counts));
+    size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        bool seen = false;
-        size_t count = 0;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = strcmp(tenants[j], tenants[i]) == 0;
-        if (seen)
-            continue;
-        for (size_t j = i; j < n; j++)
-            count += strcmp(tenants[j], tenants[i]) == 0;
-        unsigned wait = ingest_ratelimit_take(api->limits, tenants[i], (double)count, now);
-        if (wait)
-            return wait;
+        size_t j = 0;
+        while (j < k && strcmp(uniq[j], tenants[i]) != 0)
+            j++;
+        if (j == k)
+            uniq[k++] = tenants[i];
+        counts[j] += 1;
     }
-    return 0;
+    unsigned wait = ingest_ratelimit_take_all(api->limits, uniq, counts, k, ingest_mono_now());
+    free(uniq);
+    free(counts);
+    return wait;
 }
 
 /* One script call stores the whole request, in order, or nothing when Redis is down. */
@@ -271,12 +275,12 @@ static void handle(struct ingest_publish_api *api, struct evhttp_request *req, j
     }
     struct item *items = rt_xcalloc(n, sizeof(*items));
     const char **tenants = rt_xcalloc(n, sizeof(*tenants));
-    size_t built = 0;
+    size_t built = 0, unknown_len = 0;
     int rc = 0;
     for (; built < n; built++) {
         json_t *o = single ? root : json_array_get(root, built);
         rc = build_item(o, admin, key_tenant, &items[built], &tenants[built], &status, msg,
-                        sizeof(msg));
+                        sizeof(msg), &unknown_len);
         if (rc)
             break;
     }
@@ -286,8 +290,13 @@ static void handle(struct ingest_publish_api *api, struct evhttp_request *req, j
             snprintf(full, sizeof(full), "%s", msg);
         else
             snprintf(full, sizeof(full), "event %zu: %s", built, msg);
-        RT_WARN("publish.rejected", "publish refused", RT_LF_INT("status", status),
-                RT_LF_STR("tenant", key_tenant), RT_LF_STR("reason", full));
+        if (unknown_len) /* the log never quotes the body: the key by its length only */
+            RT_WARN("publish.rejected", "publish refused", RT_LF_INT("status", status),
+                    RT_LF_STR("tenant", key_tenant), RT_LF_STR("reason", "unknown key"),
+                    RT_LF_UINT("event_index", built), RT_LF_UINT("key_len", unknown_len));
+        else
+            RT_WARN("publish.rejected", "publish refused", RT_LF_INT("status", status),
+                    RT_LF_STR("tenant", key_tenant), RT_LF_STR("reason", full));
         ingest_refuse(req, api->metrics, "publish", "", status,
                       status == 403 ? "forbidden_tenant" : "bad_request", full, 0);
     } else {

@@ -3,6 +3,7 @@
 #include "rt/err.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,16 +74,43 @@ static struct bucket *lookup(struct ingest_ratelimit *r, const char *tenant)
     return b;
 }
 
-unsigned ingest_ratelimit_take(struct ingest_ratelimit *r, const char *tenant, double n, double now)
+static void refill(const struct ingest_ratelimit *r, struct bucket *b, double now)
 {
-    struct bucket *b = lookup(r, tenant);
     if (b->last >= 0 && now > b->last)
         b->tokens = fmin(r->burst, b->tokens + (now - b->last) * r->rate);
     b->last = now;
-    if (b->tokens >= n) {
-        b->tokens -= n;
-        return 0;
+}
+
+unsigned ingest_ratelimit_take_all(struct ingest_ratelimit *r, const char *const *tenants,
+                                   const double *counts, size_t n, double now)
+{
+    /* Check every bucket first, take only when all have enough: a refused request consumes
+     * nothing. Two tenants can share the overflow bucket, so needs are summed per bucket. */
+    struct bucket **b = rt_xcalloc(n ? n : 1, sizeof(*b));
+    double wait = 0;
+    for (size_t i = 0; i < n; i++) {
+        b[i] = lookup(r, tenants[i]);
+        refill(r, b[i], now);
     }
-    double wait = ceil((n - b->tokens) / r->rate);
-    return wait < 1 ? 1 : wait > 3600 ? 3600 : (unsigned)wait;
+    for (size_t i = 0; i < n; i++) {
+        double need = 0;
+        bool first = true;
+        for (size_t j = 0; j < n; j++) {
+            if (b[j] != b[i])
+                continue;
+            first = first && j >= i;
+            need += counts[j];
+        }
+        if (first && b[i]->tokens < need)
+            wait = fmax(wait, ceil((need - b[i]->tokens) / r->rate));
+    }
+    for (size_t i = 0; i < n && wait == 0; i++)
+        b[i]->tokens -= counts[i];
+    free(b);
+    return wait == 0 ? 0 : wait < 1 ? 1 : wait > 3600 ? 3600 : (unsigned)wait;
+}
+
+unsigned ingest_ratelimit_take(struct ingest_ratelimit *r, const char *tenant, double n, double now)
+{
+    return ingest_ratelimit_take_all(r, &tenant, &n, 1, now);
 }

@@ -1,5 +1,5 @@
-/* Per-tenant token buckets for the publish API (per process: N rt-ingest processes behind a load
- * balancer allow up to N times the rate). */
+/* Per-tenant token buckets for the publish API and the webhooks (one object each; per process: N
+ * rt-ingest processes behind a load balancer allow up to N times the rate). */
 #ifndef INGEST_RATELIMIT_H
 #define INGEST_RATELIMIT_H
 
@@ -18,5 +18,10 @@ void ingest_ratelimit_free(struct ingest_ratelimit *r);
  * then. */
 unsigned ingest_ratelimit_take(struct ingest_ratelimit *r, const char *tenant, double n,
                                double now);
+/* Takes counts[i] tokens from tenants[i]'s bucket for every i, or nothing at all: returns 0
+ * when every bucket had enough, else the largest wait in whole seconds (at least 1) and no
+ * bucket is changed. Tenants should be distinct (a repeated one needs the sum of its counts). */
+unsigned ingest_ratelimit_take_all(struct ingest_ratelimit *r, const char *const *tenants,
+                                   const double *counts, size_t n, double now);
 
 #endif

@@ -1,5 +1,6 @@
 #include "webhook.h"
 #include "callmodel.h"
+#include "ratelimit.h"
 #include "refusal.h"
 #include "sigfail.h"
 #include "secrets.h"
@@ -31,6 +32,7 @@ struct ingest_webhooks {
     struct rt_metrics *metrics;           /* borrowed (the evproc's) */
     struct ingest_callmodel *calls;       /* owned */
     struct ingest_sigfail *sigfail;       /* owned */
+    struct ingest_ratelimit *limits;      /* owned; NULL: RT_INGEST_WEBHOOK_RATE 0 */
     struct rt_metric *latency;            /* borrowed from metrics */
     char public_url[PUBLIC_URL_MAX];      /* RT_PUBLIC_URL without a trailing '/' */
 };
@@ -63,13 +65,20 @@ static const char *header(struct evhttp_request *req, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(req), name);
 }
 
-static void refuse(struct ingest_webhooks *w, struct evhttp_request *req, const char *provider,
-                   const char *tenant, int status, const char *reason)
+static void refuse_after(struct ingest_webhooks *w, struct evhttp_request *req,
+                         const char *provider, const char *tenant, int status, const char *reason,
+                         unsigned retry_after)
 {
     RT_WARN("webhook.rejected", "webhook refused", RT_LF_STR("provider", provider),
             RT_LF_STR("tenant", tenant), RT_LF_INT("status", status), RT_LF_STR("reason", reason));
-    ingest_refuse(req, w->metrics, "webhook", provider, status, reason, NULL,
-                  status == 503 ? (unsigned)w->cfg->retry_after : 0);
+    ingest_refuse(req, w->metrics, "webhook", provider, status, reason, NULL, retry_after);
+}
+
+static void refuse(struct ingest_webhooks *w, struct evhttp_request *req, const char *provider,
+                   const char *tenant, int status, const char *reason)
+{
+    refuse_after(w, req, provider, tenant, status, reason,
+                 status == 503 ? (unsigned)w->cfg->retry_after : 0);
 }
 
 static void count(struct ingest_webhooks *w, enum ingest_provider p, const char *tenant,
@@ -94,34 +103,38 @@ static void auth_failure(struct verdict *v, int rc)
                                      : "bad_signature";
 }
 
+/* Twilio: form body (POST), query (GET), or, in the JSON variant (bodySHA256 in the URL, the
+ * URL alone signed), the parameters from the JSON body once its hash is verified. */
 static void do_twilio(struct ingest_webhooks *w, struct evhttp_request *req,
                       const struct ingest_provider_secrets *ps, const char *body, size_t len,
                       struct verdict *v)
 {
     const char *target = evhttp_request_get_uri(req);
+    const char *sig = header(req, "X-Twilio-Signature");
     char url[PUBLIC_URL_MAX + 8192];
     struct ingest_form form = {0};
     bool get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
     snprintf(url, sizeof(url), "%s%s", w->public_url, target);
     bool json = ingest_twilio_has_body_hash(url);
-    /* GET and the bodySHA256 variant carry the callback's parameters in the query */
-    const char *q = strchr(target, '?');
-    const char *src = get || json ? (q ? q + 1 : "") : body;
-    size_t srclen = get || json ? strlen(src) : len;
-    int rc = ingest_form_parse(src, srclen, &form);
-    if (rc) {
-        v->status = 400;
-        v->reason = "malformed_form";
-        return;
+    if (!json) {
+        const char *q = strchr(target, '?');
+        const char *src = get ? (q ? q + 1 : "") : body;
+        if (ingest_form_parse(src, get ? strlen(src) : len, &form)) {
+            v->status = 400;
+            v->reason = "malformed_form";
+            return;
+        }
     }
-    rc = ingest_twilio_verify((const char *const *)ps->secrets, ps->n, url,
-                              get || json ? NULL : &form, body, len,
-                              header(req, "X-Twilio-Signature"));
+    int rc = ingest_twilio_verify((const char *const *)ps->secrets, ps->n, url,
+                                  get || json ? NULL : &form, body, len, sig);
     if (rc == RT_EINVAL) {
         v->status = 400;
         v->reason = "bad_body_hash";
     } else if (rc) {
-        auth_failure(v, header(req, "X-Twilio-Signature") ? rc : RT_EINVAL);
+        auth_failure(v, sig ? rc : RT_EINVAL);
+    } else if (json && ingest_twilio_json_params(body, len, &form)) {
+        v->status = 400;
+        v->reason = "malformed_json";
     } else if (!ingest_secrets_account_ok(ps, ingest_form_get(&form, "AccountSid"))) {
         v->status = 403;
         v->reason = "unknown_account";
@@ -277,6 +290,13 @@ static void dispatch(struct ingest_webhooks *w, struct evhttp_request *req, int 
         refuse(w, req, pname, tenant, v.status, v.reason);
         return;
     }
+    /* after verification, so that unsigned requests cannot spend a tenant's budget */
+    unsigned wait = w->limits ? ingest_ratelimit_take(w->limits, tenant, 1, t0) : 0;
+    if (wait) {
+        ingest_call_clear(&v.call);
+        refuse_after(w, req, pname, tenant, 429, "rate_limited", wait);
+        return;
+    }
     if (v.ignored) {
         count(w, (enum ingest_provider)prov, tenant, "ignored");
         rt_httpd_reply_json(req, 200, json_pack("{s:s}", "status", "ignored"));
@@ -345,6 +365,8 @@ struct ingest_webhooks *ingest_webhooks_new(const struct ingest_config *cfg,
                                       .state_ttl_s = (unsigned)cfg->call_ttl};
     w->calls = ingest_callmodel_new(proc->redis, &o);
     w->sigfail = ingest_sigfail_new(proc->redis, &proc->loop);
+    if (cfg->webhook_rate > 0)
+        w->limits = ingest_ratelimit_new((double)cfg->webhook_rate, (double)cfg->webhook_burst);
     w->latency =
         rt_metrics_get(w->metrics, RT_METRIC_HISTOGRAM, "rt_ingest_webhook_latency_seconds",
                        "webhook receive to Redis acknowledgement", NULL, rt_metrics_latency_bounds,
@@ -359,6 +381,7 @@ void ingest_webhooks_free(struct ingest_webhooks *w)
         return;
     ingest_callmodel_free(w->calls);
     ingest_sigfail_free(w->sigfail);
+    ingest_ratelimit_free(w->limits);
     free(w);
 }
 

@@ -1,6 +1,7 @@
 #include "webhook_twilio.h"
 #include "eventtime.h"
 #include "sigutil.h"
+#include "webhook_json.h"
 
 #include "rt/err.h"
 
@@ -95,6 +96,43 @@ void ingest_form_free(struct ingest_form *f)
     free(f->kv);
     f->kv = NULL;
     f->n = 0;
+}
+
+int ingest_twilio_json_params(const char *body, size_t len, struct ingest_form *out)
+{
+    out->kv = NULL;
+    out->n = 0;
+    json_t *o = ingest_json_object(body, len);
+    if (!o)
+        return RT_EPARSE;
+    size_t cap = json_object_size(o);
+    if (cap > INGEST_FORM_MAX_PARAMS) {
+        json_decref(o);
+        return RT_E2BIG;
+    }
+    out->kv = rt_xcalloc(cap ? cap : 1, sizeof(*out->kv));
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        char num[40];
+        const char *s = NULL;
+        if (json_is_string(v)) {
+            s = json_string_value(v);
+        } else if (json_is_integer(v)) {
+            snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            s = num;
+        } else if (json_is_real(v)) {
+            snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+            s = num;
+        } else if (json_is_boolean(v)) {
+            s = json_is_true(v) ? "true" : "false";
+        }
+        if (s) /* null, arrays and objects are no call parameters */
+            out->kv[out->n++] = (struct ingest_kv){rt_xstrdup(k), rt_xstrdup(s)};
+    }
+    json_decref(o);
+    return 0;
 }
 
 const char *ingest_form_get(const struct ingest_form *f, const char *name)

@@ -25,6 +25,11 @@ struct ingest_form {
  * escape, NUL byte) or RT_E2BIG (more than INGEST_FORM_MAX_PARAMS). */
 int ingest_form_parse(const char *body, size_t len, struct ingest_form *out);
 void ingest_form_free(struct ingest_form *f);
+/* The JSON variant's parameters: the top-level members of a JSON object body whose values are
+ * strings, numbers (integers in decimal) or booleans ("true"/"false"); null, arrays and objects
+ * are left out. Returns 0, RT_EPARSE (not a JSON object, duplicate names) or RT_E2BIG (more
+ * than INGEST_FORM_MAX_PARAMS members). Free with ingest_form_free. */
+int ingest_twilio_json_params(const char *body, size_t len, struct ingest_form *out);
 /* First value of name, or NULL (borrowed). */
 const char *ingest_form_get(const struct ingest_form *f, const char *name);
 

@@ -135,7 +135,7 @@ int rt_httpd_open(struct rt_httpd **out, struct event_base *base, const char *li
     h->probes = probes;
     evhttp_set_max_body_size(h->http, (ev_ssize_t)max_body);
     evhttp_set_max_headers_size(h->http, 16 * 1024);
-    evhttp_set_timeout(h->http, 30);
+    evhttp_set_timeout(h->http, 30); /* rt_httpd_set_timeout changes it */
     evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
     evhttp_set_gencb(h->http, on_request, h);
     struct evhttp_bound_socket *bs =
@@ -167,6 +167,12 @@ void rt_httpd_free(struct rt_httpd *h)
     for (size_t i = 0; i < h->nroutes; i++)
         free(h->routes[i].path);
     free(h);
+}
+
+void rt_httpd_set_timeout(struct rt_httpd *h, int seconds)
+{
+    RT_ASSERT(seconds > 0);
+    evhttp_set_timeout(h->http, seconds);
 }
 
 int rt_httpd_port(const struct rt_httpd *h)

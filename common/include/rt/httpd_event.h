@@ -20,6 +20,9 @@ typedef void (*rt_httpd_fn)(struct evhttp_request *req, void *arg);
 int rt_httpd_open(struct rt_httpd **out, struct event_base *base, const char *listen,
                   const struct rt_probes *probes, size_t max_body);
 void rt_httpd_free(struct rt_httpd *h);
+/* Seconds a connection may stall while a request is read or a reply written before it is
+ * closed (evhttp_set_timeout); rt_httpd_open sets 30. */
+void rt_httpd_set_timeout(struct rt_httpd *h, int seconds);
 /* The bound port (useful with port 0). */
 int rt_httpd_port(const struct rt_httpd *h);
 /* Lets OPTIONS requests through to the routes (CORS preflights); by default libevent answers

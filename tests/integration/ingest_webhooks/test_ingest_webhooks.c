@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PUBLIC_URL "https://mycompany.com"
@@ -243,9 +245,10 @@ static int vonage(const char *body, long long iat, const char *jti, char **out)
 
 /* ---- daemon ---- */
 
-static bool start_ingest(long long clock)
+/* extra: NULL-terminated "NAME=value" settings added to the test's own (at most 6). */
+static bool start_ingest_env(long long clock, const char *const *extra)
 {
-    static char env[12][600];
+    static char env[16][600];
     char redis_port[32], line[1024];
     FILE *f = fopen(strcat(strcpy(line, dir), "/redis/port"), "r");
     if (!f || !fgets(redis_port, sizeof(redis_port), f))
@@ -261,7 +264,9 @@ static bool start_ingest(long long clock)
     snprintf(env[6], sizeof(env[6]), "RT_INGEST_RATE=1");
     snprintf(env[7], sizeof(env[7]), "RT_INGEST_RATE_BURST=1000");
     snprintf(env[8], sizeof(env[8]), "RT_INGEST_RETRY_AFTER=7");
-    char *envp[] = {env[0], env[1], env[2], env[3], env[4], env[5], env[6], env[7], env[8], NULL};
+    char *envp[16] = {env[0], env[1], env[2], env[3], env[4], env[5], env[6], env[7], env[8]};
+    for (size_t i = 0; extra && extra[i] && i < 6; i++)
+        envp[9 + i] = strcpy(env[9 + i], extra[i]);
     char bin[600];
     snprintf(bin, sizeof(bin), "%s/ingest/rt-ingest", getenv("RT_TEST_BIN"));
     char *argv[] = {bin, NULL};
@@ -271,6 +276,11 @@ static bool start_ingest(long long clock)
         return false;
     port = rt_test_url_port(line);
     return port > 0 && rt_test_proc_wait_log(&proc, "\"redis.connected\"", 10000, NULL, 0);
+}
+
+static bool start_ingest(long long clock)
+{
+    return start_ingest_env(clock, NULL);
 }
 
 static void stop_ingest(void)
@@ -839,6 +849,226 @@ static bool setup(void)
                       "\"beta\": {\"generic\": {\"secrets\": [\"beta-secret\"]}}}}");
 }
 
+/* Twilio's JSON variant: the URL carries bodySHA256 and is signed alone; the call parameters
+ * come from the JSON body. */
+/* NULL-safe (a missing field fails the check instead of crashing the test) */
+static bool streq(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+static void test_twilio_json_variant(void)
+{
+    fprintf(stderr, "-- %s\n", __func__);
+    const char *jb = "{\"AccountSid\":\"AC1\",\"CallSid\":\"CAJ1\",\"CallStatus\":\"ringing\","
+                     "\"SequenceNumber\":1,\"From\":\"+15550001\",\"To\":\"+15550002\","
+                     "\"Direction\":\"outbound-api\",\"Extra\":[1,2],\"Answered\":false}";
+    char hex[65], target[256], *body;
+    sha_hex(jb, hex);
+    snprintf(target, sizeof(target), "/webhooks/twilio/acme?x=1&bodySHA256=%s", hex);
+    long long all = xlen(ALL), calls = xlen(ACME_CALLS);
+    /* one byte of the body changed: the hash no longer matches, refused, nothing published */
+    char *mb = strdup(jb);
+    mb[strlen(mb) - 3] ^= 1;
+    char url[512], sig[29], hdr[128];
+    snprintf(url, sizeof(url), PUBLIC_URL "%s", target);
+    ingest_twilio_sign("12345", url, NULL, sig);
+    snprintf(hdr, sizeof(hdr), "X-Twilio-Signature: %s\r\n", sig);
+    CHECK(req("POST", target, hdr, mb, strlen(mb), NULL) == 401, "json variant body byte");
+    free(mb);
+    CHECK(xlen(ALL) == all, "a body with the wrong hash was published");
+    /* as sent: exactly one normalized event */
+    CHECK(twilio("POST", target, jb, "12345", 0, &body) == 200, "json variant: %s", body);
+    CHECK(strstr(body, "\"published\"") && strstr(body, "call_update"), "%s", body);
+    free(body);
+    CHECK(xlen(ALL) == all + 1 && xlen(ACME_CALLS) == calls + 1, "json variant not published once");
+    json_t *ev = last_event(ACME_CALLS);
+    json_t *d = json_object_get(ev, "data");
+    CHECK(ev && streq(json_string_value(json_object_get(ev, "event")), "call_update"), "ev");
+    CHECK(ev && streq(dget(ev, "provider"), "twilio") && streq(dget(ev, "call_id"), "CAJ1") &&
+              streq(dget(ev, "account"), "AC1") && streq(dget(ev, "state"), "ringing") &&
+              streq(dget(ev, "from"), "+15550001") &&
+              streq(dget(ev, "provider_status"), "ringing") &&
+              json_integer_value(json_object_get(d, "sequence")) == 1,
+          "json variant normalized wrongly");
+    json_decref(ev);
+    /* a redelivery is a duplicate */
+    CHECK(twilio("POST", target, jb, "12345", 0, &body) == 200 && strstr(body, "duplicate"), "%s",
+          body);
+    free(body);
+    /* verified, but not an object, or no CallSid: 400 */
+    const char *notobj = "[\"CallSid\",\"CAJ2\"]";
+    const char *nosid = "{\"AccountSid\":\"AC1\",\"CallStatus\":\"ringing\"}";
+    const char *bad[] = {notobj, nosid};
+    for (size_t i = 0; i < 2; i++) {
+        sha_hex(bad[i], hex);
+        snprintf(target, sizeof(target), "/webhooks/twilio/acme?bodySHA256=%s", hex);
+        CHECK(twilio("POST", target, bad[i], "12345", 0, NULL) == 400, "%s", bad[i]);
+    }
+    CHECK(xlen(ALL) == all + 1, "a refused json variant was published");
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int generic_beta(const char *body, const char *secret, struct resp *r)
+{
+    char sig[68], hdr[256];
+    ingest_generic_sign(secret, "1700000000", body, strlen(body), sig);
+    snprintf(hdr, sizeof(hdr), "X-RT-Timestamp: 1700000000\r\nX-RT-Signature: %s\r\n", sig);
+    return http("POST", "/webhooks/generic/beta", hdr, body, strlen(body), r);
+}
+
+/* RT_INGEST_WEBHOOK_RATE=1, burst 3: the fourth verified webhook of a tenant within a second
+ * gets 429 + Retry-After and publishes nothing; unsigned requests do not spend the budget;
+ * another tenant has its own bucket. */
+static void test_webhook_rate(void)
+{
+    fprintf(stderr, "-- %s\n", __func__);
+    struct resp r;
+    char b[128];
+    long long all = xlen(ALL);
+    int ok = 0, limited = 0;
+    /* refused before the limit: no tokens spent */
+    for (int i = 0; i < 5; i++) {
+        generic_beta("{\"id\":\"x\",\"call_id\":\"c\",\"status\":\"ringing\"}", "wrong", &r);
+        CHECK(r.status == 401, "unsigned: %d", r.status);
+        free(r.body);
+    }
+    double t0 = mono();
+    for (int i = 0; i < 6; i++) {
+        snprintf(b, sizeof(b), "{\"id\":\"rl-%d\",\"call_id\":\"rl%d\",\"status\":\"ringing\"}", i,
+                 i);
+        generic_beta(b, "beta-secret", &r);
+        if (r.status == 200) {
+            ok++;
+        } else if (r.status == 429) {
+            limited++;
+            CHECK(strstr(r.head, "Retry-After: ") && strstr(r.body, "rate_limited"), "%s %s",
+                  r.head, r.body);
+        }
+        CHECK(i >= 3 || r.status == 200, "within the burst %d: %d", i, r.status);
+        free(r.body);
+    }
+    double elapsed = mono() - t0;
+    CHECK(ok + limited == 6 && limited >= 1, "ok %d limited %d", ok, limited);
+    CHECK(elapsed > 1 || ok == 3, "ok %d in %.2f s", ok, elapsed);
+    CHECK(xlen(ALL) == all + ok, "published %lld for %d accepted", xlen(ALL) - all, ok);
+    /* acme's bucket is its own */
+    CHECK(generic("{\"id\":\"rl-acme\",\"call_id\":\"rla\",\"status\":\"ringing\"}", "1700000000",
+                  "generic-secret", NULL) == 200,
+          "another tenant limited");
+}
+
+/* An admin batch naming two tenants, refused because the second is over its limit, takes
+ * nothing from the first (RT_INGEST_RATE=1, burst 1000). */
+static void test_publish_refund(void)
+{
+    fprintf(stderr, "-- %s\n", __func__);
+    const char *admin = "Authorization: Bearer admin-key\r\n";
+    size_t cap = 1001 * 80;
+    char *many = malloc(cap);
+    size_t off = (size_t)snprintf(many, cap, "[");
+    for (int i = 0; i < 1000; i++)
+        off += (size_t)snprintf(many + off, cap - off,
+                                "%s{\"tenant\":\"zeta\",\"channel\":\"tenant\",\"event\":\"z\"}",
+                                i ? "," : "");
+    snprintf(many + off, cap - off, "]");
+    CHECK(req("POST", "/api/v1/publish", admin, many, strlen(many), NULL) == 200, "drain zeta");
+    /* [eta x1, zeta x500]: zeta is empty, so 429, eight times */
+    off =
+        (size_t)snprintf(many, cap, "[{\"tenant\":\"eta\",\"channel\":\"tenant\",\"event\":\"e\"}");
+    for (int i = 0; i < 500; i++)
+        off += (size_t)snprintf(many + off, cap - off,
+                                ",{\"tenant\":\"zeta\",\"channel\":\"tenant\",\"event\":\"z\"}");
+    snprintf(many + off, cap - off, "]");
+    for (int i = 0; i < 8; i++)
+        CHECK(req("POST", "/api/v1/publish", admin, many, strlen(many), NULL) == 429, "mixed %d",
+              i);
+    CHECK(xlen("rt:{eta}:tenant") <= 0, "a refused batch stored something");
+    /* eta's bucket is still full: a whole batch of 1000 fits */
+    off = (size_t)snprintf(many, cap, "[");
+    for (int i = 0; i < 1000; i++)
+        off += (size_t)snprintf(many + off, cap - off,
+                                "%s{\"tenant\":\"eta\",\"channel\":\"tenant\",\"event\":\"e\"}",
+                                i ? "," : "");
+    snprintf(many + off, cap - off, "]");
+    char *body;
+    CHECK(req("POST", "/api/v1/publish", admin, many, strlen(many), &body) == 200,
+          "refused batches took eta's tokens: %.200s", body);
+    free(body);
+    CHECK(xlen("rt:{eta}:tenant") == 1000, "eta stored %lld", xlen("rt:{eta}:tenant"));
+    free(many);
+}
+
+/* RT_INGEST_REQUEST_TIMEOUT_S=2: a client that sends half a request and stalls is disconnected
+ * after about 2 s; others are served meanwhile and after. */
+static void test_request_timeout(void)
+{
+    fprintf(stderr, "-- %s\n", __func__);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    const char *half[] = {"POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                          "\r\n{\"chan",
+                          "POST /webhooks/generic/acme HTTP/1.1\r\nHost: x\r\nX-RT-Ti"};
+    for (size_t i = 0; i < 2; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct timeval tv = {15, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
+        double t0 = mono();
+        CHECK(write(fd, half[i], strlen(half[i])) == (ssize_t)strlen(half[i]), "write");
+        CHECK(req("GET", "/healthz", NULL, "", 0, NULL) == 200, "not served beside a stall");
+        char buf[512];
+        ssize_t k;
+        while ((k = read(fd, buf, sizeof(buf))) > 0)
+            ;
+        double el = mono() - t0;
+        CHECK(k == 0 || (k < 0 && errno == ECONNRESET), "stalled client not disconnected: %zd %s",
+              k, strerror(errno));
+        CHECK(el > 1.5 && el < 6, "disconnected after %.2f s, not about 2", el);
+        close(fd);
+    }
+    CHECK(req("GET", "/healthz", NULL, "", 0, NULL) == 200, "not serving after the timeouts");
+}
+
+static void test_limits(void)
+{
+    fprintf(stderr, "-- %s\n", __func__);
+    const char *extra[] = {"RT_INGEST_WEBHOOK_RATE=1", "RT_INGEST_WEBHOOK_BURST=3",
+                           "RT_INGEST_REQUEST_TIMEOUT_S=2", NULL};
+    CHECK(start_ingest_env(CLOCK, extra), "start with low limits");
+    test_webhook_rate();
+    test_publish_refund();
+    test_request_timeout();
+    char *metrics;
+    CHECK(req("GET", "/metrics", NULL, "", 0, &metrics) == 200, "metrics");
+    CHECK(strstr(metrics, "rt_ingest_rejects_total{source=\"webhook\",provider=\"generic\","
+                          "reason=\"rate_limited\"}"),
+          "no webhook rate_limited count");
+    CHECK(strstr(metrics, "rt_ingest_rejects_total{source=\"publish\",provider=\"\","
+                          "reason=\"rate_limited\"} 8"),
+          "publish rate_limited count");
+    free(metrics);
+    /* the unknown key's name is in the reply, never in the log */
+    const char *uk = "{\"channel\":\"tenant\",\"event\":\"x\",\"secretive_key_name\":1}";
+    char *body;
+    CHECK(req("POST", "/api/v1/publish", "Authorization: Bearer acme-key\r\n", uk, strlen(uk),
+              &body) == 400,
+          "unknown key");
+    free(body);
+    char line[2048];
+    CHECK(rt_test_proc_wait_log(&proc, "\"key_len\":18", 5000, line, sizeof(line)) &&
+              strstr(line, "publish.rejected"),
+          "no publish.rejected with key_len: %s", line);
+    CHECK(!rt_test_proc_wait_log(&proc, "secretive_key_name", 1, NULL, 0), "a body key in the log");
+    stop_ingest();
+}
+
 static void test_windows(void)
 {
     fprintf(stderr, "-- %s\n", __func__);
@@ -917,6 +1147,7 @@ int main(void)
     test_call_model();
     test_bad_requests();
     test_publish_api();
+    test_twilio_json_variant();
     CHECK(!rt_test_proc_wait_log(&proc, "acme-key", 1, NULL, 0), "a key in the log");
     CHECK(!rt_test_proc_wait_log(&proc, telnyx_vector_sig, 1, NULL, 0), "a signature in the log");
     CHECK(!rt_test_proc_wait_log(&proc, "amazing", 1, NULL, 0), "a body in the log");
@@ -940,6 +1171,7 @@ int main(void)
     test_redis_down();
     stop_ingest();
     test_windows();
+    test_limits();
     test_config();
     redisFree(rds);
     char rdir[600];

@@ -261,6 +261,41 @@ static void test_twilio_body_hash_rules(void **state)
                      RT_EAUTH);
 }
 
+/* JSON variant: top-level strings, numbers and booleans become parameters; the rest is left out;
+ * a body that is not an object is refused. */
+static void test_twilio_json_params(void **state)
+{
+    (void)state;
+    const char *body = "{\"CallSid\":\"CA7\",\"AccountSid\":\"AC1\",\"CallStatus\":\"ringing\","
+                       "\"SequenceNumber\":2,\"CallDuration\":0,\"Flag\":true,\"Ratio\":0.5,"
+                       "\"Nothing\":null,\"List\":[1],\"Obj\":{\"a\":1}}";
+    struct ingest_form f;
+    struct ingest_call c;
+    assert_int_equal(ingest_twilio_json_params(body, strlen(body), &f), 0);
+    assert_int_equal(f.n, 7);
+    assert_string_equal(ingest_form_get(&f, "SequenceNumber"), "2");
+    assert_string_equal(ingest_form_get(&f, "Flag"), "true");
+    assert_string_equal(ingest_form_get(&f, "Ratio"), "0.5");
+    assert_null(ingest_form_get(&f, "Nothing"));
+    assert_null(ingest_form_get(&f, "List"));
+    assert_int_equal(ingest_twilio_normalize(&f, &c), 0);
+    assert_int_equal(c.state, INGEST_CALL_RINGING);
+    assert_int_equal(c.seq, 2);
+    assert_string_equal(c.call_id, "CA7");
+    ingest_call_clear(&c);
+    ingest_form_free(&f);
+    const char *bad[] = {"[1]", "\"CA1\"", "{", "", "{\"a\":1,\"a\":2}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(ingest_twilio_json_params(bad[i], strlen(bad[i]), &f), RT_EPARSE);
+        ingest_form_free(&f);
+    }
+    /* T4's body is an object without CallSid: parameters, but no call */
+    const char *t4 = "{\"property\": \"value\", \"boolean\": true}";
+    assert_int_equal(ingest_twilio_json_params(t4, strlen(t4), &f), 0);
+    assert_int_equal(ingest_twilio_normalize(&f, &c), RT_EINVAL);
+    ingest_form_free(&f);
+}
+
 static void test_twilio_normalize(void **state)
 {
     (void)state;
@@ -692,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_twilio_sign_string),
         cmocka_unit_test(test_twilio_form_encoded),
         cmocka_unit_test(test_twilio_body_hash_rules),
+        cmocka_unit_test(test_twilio_json_params),
         cmocka_unit_test(test_twilio_normalize),
         cmocka_unit_test(test_telnyx_vector),
         cmocka_unit_test(test_telnyx_keys),
