@@ -6,7 +6,8 @@
 //   &health=<url>       rt-health check URL (default: /api/calls/health-check on this host)
 //   &channels=a,b       call channels (default: calls; db:public.calls also understood)
 //   &history=0          do not rebuild the board from the retained stream on load
-import { RtClient, tokenExpiryMs } from './rt-client.js';
+//   &window=<minutes>   how far back the board is rebuilt on load (default 240: the longest call)
+import { RtClient, tokenExpiryMs, compareIds, httpBaseFromWsUrl } from './rt-client.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_RECENT = 25;
@@ -27,10 +28,13 @@ const settings = {
     health: params.get('health') || '/api/calls/health-check',
     channels: (params.get('channels') || 'calls').split(',').map((s) => s.trim()).filter(Boolean),
     history: params.get('history') !== '0',
+    windowMin: Number(params.get('window')) > 0 ? Number(params.get('window')) : 240,
 };
 
 const active = new Map(); // call id -> call
 const recent = []; // ended calls, newest first
+const lastSeen = new Map(); // call channel -> id of the last event applied to the board
+const reloading = new Map(); // call channel -> live events held while its history is reloaded
 let client = null;
 
 function claims(token) {
@@ -144,6 +148,82 @@ function onCallEvent(ev) {
     scheduleRender();
 }
 
+/** Live events of a call channel: held while that channel's history is being reloaded. */
+function onLiveCallEvent(ev) {
+    const held = reloading.get(ev.channel);
+    if (held) held.push(ev);
+    else applyCallEvent(ev);
+}
+
+function applyCallEvent(ev) {
+    const last = lastSeen.get(ev.channel);
+    if (last && compareIds(ev.id, last) <= 0) return; // already on the board
+    lastSeen.set(ev.channel, ev.id);
+    onCallEvent(ev);
+}
+
+function httpBase() {
+    if (settings.http) return settings.http.replace(/\/+$/, '');
+    if (settings.edge) return httpBaseFromWsUrl(settings.edge);
+    return location.origin;
+}
+
+/**
+ * The edge could not replay a call channel from where the board stands (`from`: the start of
+ * the load window, or the last event applied): the client has already subscribed again live
+ * only, and live events are held here while what the stream still retains after `from` is
+ * read through GET /api/v1/events (oldest first, in pages), then the held ones follow.
+ * Returns the id of the oldest retained event (null: the stream is empty).
+ */
+async function reloadHistory(channel, from, token) {
+    reloading.set(channel, []);
+    let oldest = null;
+    try {
+        let since = null;
+        for (let page = 0; page < 200; page++) {
+            const q = new URLSearchParams({ channel, limit: '1000' });
+            if (since) q.set('since', since);
+            const res = await fetch(httpBase() + '/api/v1/events?' + q, {
+                headers: { Authorization: 'Bearer ' + token }, cache: 'no-store',
+            });
+            if (!res.ok) throw new Error('HTTP ' + res.status);
+            const body = await res.json();
+            if (body.resync_required) break; // trimmed again meanwhile: the live events go on
+            const events = body.events || [];
+            if (page === 0 && events.length) oldest = events[0].id;
+            for (const ev of events) if (!from || compareIds(ev.id, from) > 0) applyCallEvent(ev);
+            if (events.length < 1000 || !body.next || body.next === since) break;
+            since = body.next;
+        }
+    } finally {
+        const held = reloading.get(channel) || [];
+        reloading.delete(channel);
+        for (const ev of held) applyCallEvent(ev);
+    }
+    return oldest;
+}
+
+async function onCallResync(channel, windowStart, token) {
+    // Nothing applied yet: this is the load itself, whose window reached back further than
+    // what the stream retains (or further than the edge replays at once). That loses nothing
+    // the page ever had: rebuild from what is retained, and say how far back it goes.
+    const loading = !lastSeen.has(channel);
+    const from = lastSeen.get(channel) || windowStart || null;
+    let oldest;
+    try {
+        oldest = await reloadHistory(channel, from, token);
+    } catch (e) {
+        notice(`The history of ${channel} could not be loaded (${e.message}): the board shows live events only.`);
+        return;
+    }
+    const covered = !from || !oldest || compareIds(oldest, from) <= 0;
+    if (loading || covered) {
+        if (!covered) ($('history-note').textContent = `History since ${time(new Date(Number(oldest.split('-')[0])).toISOString())} (the oldest event the server keeps).`);
+        return;
+    }
+    notice(`Some events of ${channel} are no longer available: the board was rebuilt from what the server still keeps.`);
+}
+
 function strip(o) {
     return Object.fromEntries(Object.entries(o).filter(([, v]) => v != null));
 }
@@ -228,10 +308,13 @@ function showStatus(status, info = {}) {
     $('reconnect').hidden = status === 'connected';
 }
 
-function notice(msg) {
+const notices = new Map(); // key -> message (the general one has key '')
+function notice(msg, key = '') {
+    if (msg) notices.set(key, msg);
+    else notices.delete(key);
     const n = $('notice');
-    n.textContent = msg;
-    n.hidden = !msg;
+    n.textContent = [...notices.values()].join(' ');
+    n.hidden = notices.size === 0;
 }
 
 function start(token) {
@@ -243,6 +326,7 @@ function start(token) {
     const exp = tokenExpiryMs(token);
     if (exp && exp < Date.now()) notice('This token has expired: sign in with a new one.');
 
+    const windowStart = settings.history ? `${Math.max(0, Date.now() - settings.windowMin * 60000)}-0` : undefined;
     client = new RtClient({
         url: settings.edge,
         httpUrl: settings.http,
@@ -253,22 +337,31 @@ function start(token) {
         },
         onTransport: (t) => text($('transport'), t || '–'),
         onResync: ({ channel }) => {
-            notice(`Some events of ${channel} are no longer available: the board was rebuilt from live events only.`);
+            if (settings.channels.includes(channel)) onCallResync(channel, windowStart, token);
+            else notice(`Some events of ${channel} are no longer available: showing live events only.`);
+        },
+        onSubscription: ({ channel, state }) => {
+            // a subscribe the edge keeps refusing for now (e.g. its Redis is down): retried
+            notice(state === 'failing' ? `${channel}: the server cannot deliver this channel right now; retrying…` : '',
+                'sub:' + channel);
         },
         onError: (e) => {
-            if (e.code !== 'since_unsupported') console.warn('rt-client:', e.code, e.message || e.error || '');
+            if (e.code !== 'since_unsupported' && !e.retrying) console.warn('rt-client:', e.code, e.message || e.error || '');
         },
         onEvent: (ev) => {
             text($('last-event'), `Last event ${ev.event} on ${ev.channel} at ${new Date().toLocaleTimeString()} (${ev.transport})`);
         },
     });
+    // Stream ids are millisecond timestamps: replay the window in which a call still in progress
+    // can have started. When the edge cannot replay all of it (trimmed, or too much), onResync
+    // above rebuilds the board from what the stream retains.
     for (const ch of settings.channels)
-        client.subscribe(ch, { onEvent: onCallEvent, since: settings.history ? '0-0' : undefined });
+        client.subscribe(ch, { onEvent: onLiveCallEvent, since: windowStart });
     client.subscribe('health', { onEvent: (ev) => ev.data && showHealth(ev.data) });
     client.subscribe('tenant', { onEvent: onTenantEvent });
     client.connect();
     fetchHealth(token);
-    window.rtDashboard = { client, active, recent }; // for debugging and the browser test
+    window.rtDashboard = { client, active, recent, windowStart }; // for debugging and the browser test
 }
 
 function signin() {

@@ -55,7 +55,21 @@ export interface RtError {
     closeCode?: number;
     /** true when the client dropped the subscription because the server refused it */
     unsubscribed?: boolean;
+    /** true when the client retries the refused subscribe by itself (code `internal`) */
+    retrying?: boolean;
+    /** refusals in a row of this subscription, and the delay before the next try, ms */
+    failures?: number;
+    delay?: number;
     error?: unknown;
+}
+
+/** A subscription the edge keeps refusing (`failing`), or accepted again after that (`ok`). */
+export interface SubscriptionInfo {
+    channel: string;
+    state: 'failing' | 'ok';
+    failures: number;
+    code?: string;
+    message?: string;
 }
 
 export interface Clock {
@@ -110,6 +124,13 @@ export interface RtClientOptions extends BackoffOptions {
     polling?: boolean;
     /** after resync_required, subscribe again without `since` (true) */
     resubscribeOnResync?: boolean;
+    /** a subscribe refused as `internal` (storage not ready) is retried on the same connection
+     *  after this, ms, doubling (backoffFactor, plus jitter) (500) */
+    subRetryInitialMs?: number;
+    /** ... up to this, ms (15000) */
+    subRetryMaxMs?: number;
+    /** refusals in a row before the `subscription` listener gets state `failing` (3) */
+    subRetryNoticeAfter?: number;
     /** WebSocket constructor (default globalThis.WebSocket; Node 20 needs one, e.g. from `ws`) */
     WebSocket?: any;
     /** fetch implementation (default globalThis.fetch) */
@@ -122,6 +143,7 @@ export interface RtClientOptions extends BackoffOptions {
     onEvent?: (event: RtEvent) => void;
     onResync?: (info: ResyncInfo) => void;
     onError?: (error: RtError) => void;
+    onSubscription?: (info: SubscriptionInfo) => void;
 }
 
 export interface SubscribeOptions<D = any> {
@@ -145,11 +167,12 @@ export interface RtClientEvents {
     event: (event: RtEvent) => void;
     resync: (info: ResyncInfo) => void;
     error: (error: RtError) => void;
+    subscription: (info: SubscriptionInfo) => void;
 }
 
 export declare const DEFAULTS: Readonly<Required<Omit<RtClientOptions,
     'url' | 'httpUrl' | 'token' | 'refreshToken' | 'WebSocket' | 'fetch' | 'clock' | 'random' |
-    'onStatus' | 'onTransport' | 'onEvent' | 'onResync' | 'onError'>>>;
+    'onStatus' | 'onTransport' | 'onEvent' | 'onResync' | 'onError' | 'onSubscription'>>>;
 
 export declare class RtClient {
     constructor(options: RtClientOptions);

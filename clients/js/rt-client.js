@@ -30,6 +30,9 @@ export const DEFAULTS = Object.freeze({
     pollIntervalMs: 2000, // pause after an empty answer that came back early (no long poll)
     polling: true, // allow the HTTP fallback at all
     resubscribeOnResync: true, // after resync_required, subscribe again without `since`
+    subRetryInitialMs: 500, // a subscribe refused as `internal` is retried after this
+    subRetryMaxMs: 15000, // ... doubling up to this (plus jitter), while the connection stays open
+    subRetryNoticeAfter: 3, // failed subscribes in a row before `subscription` reports `failing`
 });
 
 const DEFAULT_HEARTBEAT_MS = 30000;
@@ -154,6 +157,8 @@ const realClock = {
 };
 
 const FATAL_SUB_ERRORS = new Set(['bad_request', 'forbidden', 'not_found', 'unauthorized']);
+// transient refusals of a subscribe (rt-edge: "storage unavailable, retry" while Redis is down)
+const RETRY_SUB_ERRORS = new Set(['internal']);
 
 export class RtClient {
     #o;
@@ -162,7 +167,7 @@ export class RtClient {
     #WS;
     #fetch;
     #token;
-    #listeners = { status: [], transport: [], event: [], resync: [], error: [] };
+    #listeners = { status: [], transport: [], event: [], resync: [], error: [], subscription: [] };
     #status = STATUS.OFFLINE;
     #transport = null;
     #subs = new Map(); // channel -> { channel, filter, lastId, onEvent, ref, active }
@@ -204,7 +209,7 @@ export class RtClient {
         if (typeof options.token !== 'string' && typeof options.refreshToken !== 'function')
             throw new TypeError('RtClient: options.token or options.refreshToken is required');
         this.#token = typeof options.token === 'string' ? options.token : null;
-        for (const k of ['status', 'transport', 'event', 'resync', 'error']) {
+        for (const k of ['status', 'transport', 'event', 'resync', 'error', 'subscription']) {
             const cb = options['on' + k[0].toUpperCase() + k.slice(1)];
             if (typeof cb === 'function') this.#listeners[k].push(cb);
         }
@@ -235,7 +240,10 @@ export class RtClient {
         return [...this.#subs.keys()];
     }
 
-    /** Adds a listener: status, transport, event, resync, error. Returns a function removing it. */
+    /**
+     * Adds a listener: status, transport, event, resync, error, subscription. Returns a function
+     * removing it.
+     */
     on(type, fn) {
         const l = this.#listeners[type];
         if (!l) throw new TypeError('RtClient.on: unknown event ' + type);
@@ -287,6 +295,7 @@ export class RtClient {
         if (options.since != null && !isStreamId(options.since))
             throw new TypeError('subscribe: since must be a stream id "ms-seq"');
         const prev = this.#subs.get(channel);
+        if (prev) this.#clearSubRetry(prev);
         let parsed = null;
         if (options.filter) {
             parsed = parseFilter(options.filter);
@@ -310,6 +319,7 @@ export class RtClient {
         const sub = this.#subs.get(channel);
         if (!sub) return;
         this.#subs.delete(channel);
+        this.#clearSubRetry(sub);
         this.#stopPoll(channel);
         if (this.#wsUsable()) {
             const ref = String(this.#nextRef++);
@@ -391,6 +401,7 @@ export class RtClient {
         this.#wsProbe = false;
         this.#clearTimer('connect');
         this.#clearTimer('hb');
+        for (const sub of this.#subs.values()) this.#clearSubRetry(sub); // resubscribed on the next
         if (!ws) return;
         ws.onopen = ws.onmessage = ws.onerror = null;
         ws.onclose = null;
@@ -566,6 +577,7 @@ export class RtClient {
             this.#refs.set(uref, { kind: 'unsubscribe', channel: sub.channel, quiet: true });
             this.#send({ type: 'unsubscribe', ref: uref, channel: sub.channel });
         }
+        this.#clearSubRetry(sub);
         const ref = String(this.#nextRef++);
         sub.ref = ref;
         sub.active = false;
@@ -590,6 +602,11 @@ export class RtClient {
         const sub = this.#subs.get(msg.channel);
         if (!sub) return;
         sub.active = true;
+        if (sub.failures && sub.ref === String(msg.ref)) {
+            const failures = sub.failures;
+            sub.failures = 0;
+            this.#emit('subscription', { channel: sub.channel, state: 'ok', failures });
+        }
         // Without a position yet, the channel's offset at subscribe time becomes it, so that a
         // reconnect asks for everything published since we subscribed.
         if (!sub.lastId && isStreamId(msg.offset)) sub.lastId = msg.offset;
@@ -667,6 +684,16 @@ export class RtClient {
                 return;
             }
         }
+        if (r && r.kind === 'subscribe' && RETRY_SUB_ERRORS.has(info.code)) {
+            // The edge could not set the subscription up now (its Redis is not ready, or it is
+            // rate limiting): the connection stays open, so retry this subscribe on it, from
+            // the last delivered id, with capped backoff and jitter, until it is accepted.
+            const sub = this.#subs.get(r.channel);
+            if (sub && sub.ref === String(msg.ref)) {
+                this.#retrySubscribe(sub, info);
+                return;
+            }
+        }
         if (r && r.kind === 'subscribe' && FATAL_SUB_ERRORS.has(info.code)) {
             // the server will never accept this subscription: drop it rather than retry forever
             const sub = this.#subs.get(r.channel);
@@ -676,6 +703,33 @@ export class RtClient {
             }
         }
         this.#emit('error', info);
+    }
+
+    #retrySubscribe(sub, info) {
+        const o = this.#o;
+        sub.active = false;
+        sub.failures = (sub.failures || 0) + 1;
+        const delay = backoffDelay(sub.failures, {
+            backoffInitialMs: o.subRetryInitialMs, backoffMaxMs: o.subRetryMaxMs,
+            backoffFactor: o.backoffFactor, jitter: o.jitter,
+        }, this.#random);
+        this.#emit('error', { ...info, retrying: true, failures: sub.failures, delay });
+        if (sub.failures === o.subRetryNoticeAfter)
+            this.#emit('subscription', { channel: sub.channel, state: 'failing', failures: sub.failures, code: info.code, message: info.message });
+        this.#clearSubRetry(sub);
+        const ws = this.#ws;
+        sub.retryTimer = this.#clock.setTimeout(() => {
+            sub.retryTimer = null;
+            if (this.#subs.get(sub.channel) !== sub || this.#ws !== ws || !this.#wsUsable()) return;
+            this.#sendSubscribe(sub); // with since = the last delivered id, if there is one
+        }, delay);
+    }
+
+    #clearSubRetry(sub) {
+        if (sub.retryTimer != null) {
+            this.#clock.clearTimeout(sub.retryTimer);
+            sub.retryTimer = null;
+        }
     }
 
     #onDrain(afterMs) {

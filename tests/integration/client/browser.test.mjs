@@ -164,3 +164,49 @@ test('dashboard: live board, health, badge across an rt-edge kill and restart', 
     console.log(`# new_call visible after ${appeared} ms, call_ended removed after ${left} ms; ` +
         `client stats ${JSON.stringify(stats)}; screenshots in ${shots}`);
 });
+
+test('dashboard on a trimmed stream: rebuilt from the load window, no resync notice, live calls shown', async () => {
+    const tenant = 'trim';
+    const key = `rt:{${tenant}}:calls`;
+    const env = (event, data, ts) => JSON.stringify({ channel: 'calls', event, tenant, ts, data });
+    // an old history (6 h ago, older than the 4 h load window), then trimmed away by retention
+    const old = Date.now() - 6 * 3600 * 1000;
+    for (let i = 0; i < 20; i++)
+        await redis.cmd('XADD', key, `${old + i}-0`, 'e', env('new_call', call('CA-old-' + i), new Date(old + i).toISOString()));
+    // a call in progress that started before the page opens
+    await publish(redis, tenant, 'calls', 'new_call', call('CA-active'));
+    await publish(redis, tenant, 'calls', 'call_update', { ...call('CA-active'), state: 'answered' });
+    await redis.cmd('XTRIM', key, 'MAXLEN', '2'); // RT_STREAM_MAXLEN-style retention, exact here
+    assert.equal(await redis.cmd('XLEN', key), 2);
+
+    const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = [];
+    p.on('pageerror', (e) => errors.push(String(e)));
+    p.on('response', (r) => {
+        if (r.status() >= 400 && !r.url().includes('/api/calls/health-check')) errors.push(`HTTP ${r.status()} ${r.url()}`);
+    });
+    try {
+        await p.goto(`${web.url}#token=${demoToken(SECRET, { tenant, sub: 'u-trim' })}`);
+        await p.waitForSelector('#badge[data-status="connected"]', { timeout: 15000 });
+        // the call in progress is on the board (from the retained stream), in its latest state
+        await p.waitForSelector('#active-calls tr[data-call-id="CA-active"][data-state="answered"]', { timeout: 5000 });
+        // a call inserted now shows up live
+        await publish(redis, tenant, 'calls', 'new_call', call('CA-now'));
+        await p.waitForSelector('#active-calls tr[data-call-id="CA-now"]', { timeout: 2000 });
+        await p.waitForTimeout(300);
+        assert.equal(await p.isVisible('#notice'), false,
+            'no resync notice: ' + await p.textContent('#notice'));
+        assert.equal(await p.$('tr[data-call-id^="CA-old-"]'), null, 'the trimmed history is not invented');
+        assert.equal(await p.textContent('#active-count'), '2');
+        assert.match(await p.textContent('#history-note'), /History since/);
+        const stats = await p.evaluate(() => window.rtDashboard.client.stats);
+        assert.equal(stats.duplicates, 0);
+        // the board stays live afterwards: a call ending leaves it
+        await publish(redis, tenant, 'calls', 'call_ended', { ...call('CA-active'), state: 'ended', outcome: 'completed' });
+        await p.waitForSelector('#active-calls tr[data-call-id="CA-active"]', { state: 'detached', timeout: 2000 });
+        await p.screenshot({ path: path.join(shots, '07-trimmed-stream.png'), fullPage: true });
+        assert.deepEqual(errors, []);
+    } finally {
+        await p.close();
+    }
+});

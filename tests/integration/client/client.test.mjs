@@ -276,6 +276,40 @@ test('a subscription the server forbids is reported and dropped', async (t) => {
     c.disconnect();
 });
 
+test('a subscribe refused as internal is retried on the same connection, with since, capped backoff and jitter', async (t) => {
+    const edge = await new FakeEdge().start();
+    t.after(() => edge.stop().catch(() => {}));
+    const seen = edge.publish('calls', 'tick', { n: 0 });
+    let x = 7; // seeded: the jitter differs between retries
+    const random = () => ((x = (x * 48271) % 2147483647) / 2147483647);
+    const opts = { ...FAST, url: edge.url, token: demoToken(SECRET), subRetryInitialMs: 40, subRetryMaxMs: 160, random };
+    const c = track(t, new RtClient(opts));
+    const r = recorder(c);
+    const subs = [];
+    c.on('subscription', (s) => subs.push(s.state));
+    c.subscribe('calls', { since: '0-0' }); // a position: the retry must keep it
+    edge.subscribeInternal = 6;
+    c.connect();
+    await waitFor(() => c.lastId('calls') === seen, { what: 'accepted after 6 refusals' });
+    const refusals = r.errors.filter((e) => e.code === 'internal');
+    assert.equal(refusals.length, 6);
+    refusals.forEach((e, i) => {
+        const base = Math.min(160, 40 * 2 ** i);
+        assert.ok(e.retrying && e.channel === 'calls' && e.failures === i + 1, JSON.stringify(e));
+        assert.ok(e.delay >= base && e.delay <= Math.round(base * 1.3), `retry ${i + 1}: ${e.delay} ms within [${base}, ${base * 1.3}]`);
+    });
+    assert.ok(new Set(refusals.slice(3).map((e) => e.delay)).size > 1, 'jittered: the capped delays differ');
+    const sent = edge.received.filter((m) => m.type === 'subscribe' && m.channel === 'calls');
+    assert.equal(sent.length, 7);
+    assert.ok(sent.every((m) => m.since === '0-0'), 'every retry carries since');
+    assert.deepEqual(subs, ['failing', 'ok']);
+    assert.equal(c.stats.wsConnects, 1, 'no reconnect');
+    assert.equal(edge.upgrades, 1);
+    const live = edge.publish('calls', 'tick', { n: 1 });
+    await waitFor(() => c.lastId('calls') === live);
+    assertOnceInOrder(r.events, [seen, live], 'calls');
+});
+
 test('server drain: reconnect after after_ms, no backoff penalty, nothing lost', async (t) => {
     const edge = await new FakeEdge().start();
     t.after(() => edge.stop().catch(() => {}));

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { load, clientPath } from './lib/deps.mjs';
-import { stateDir, startRedis, stopRedis, EdgeProcess, edgeBin } from './lib/edge.mjs';
+import { stateDir, startRedis, stopRedis, restartRedis, EdgeProcess, edgeBin } from './lib/edge.mjs';
 import { Redis, publish } from './lib/redis.mjs';
 import { Proxy } from './lib/proxy.mjs';
 import { demoToken } from './lib/jwt.mjs';
@@ -289,4 +289,55 @@ test('missed events trimmed by MAXLEN while away: resync, never a silent gap', a
     const next = await publish(redis, TENANT, 'tenant', 'dashboard_schedule_updated', { n: 6 });
     await waitFor(() => c.lastId('tenant') === next, { what: 'live after resync' });
     assert.deepEqual(r.events.map((e) => e.id), [seen, next]);
+});
+
+test('subscribe answered `internal` while Redis is down: retried on the same connection, nothing lost', async (t) => {
+    // A client already subscribed, with a position, and a fresh one.
+    const { c: old, r: ro } = client(t, { subRetryInitialMs: 200, subRetryMaxMs: 800 });
+    old.subscribe('calls');
+    old.connect();
+    await waitFor(() => old.status === 'connected' && old.lastId('calls'), { what: 'subscribed' });
+    const seen = await publish(redis, TENANT, 'calls', 'call_update', { before: 'outage' });
+    await waitFor(() => old.lastId('calls') === seen, { what: 'event before the outage' });
+
+    // Redis goes away (the stream is kept: the same server comes back with its data via SAVE)
+    await redis.cmd('SAVE');
+    redis.close();
+    stopRedis(dir);
+    // the old client's connection drops and it reconnects during the outage
+    proxy.cut();
+    const { c: fresh, r: rf } = client(t, { subRetryInitialMs: 200, subRetryMaxMs: 800 });
+    const failing = [];
+    const ok = [];
+    fresh.on('subscription', (x) => (x.state === 'failing' ? failing : ok).push(x));
+    fresh.subscribe('calls');
+    fresh.connect();
+    await waitFor(() => rf.errors.filter((e) => e.code === 'internal' && e.channel === 'calls').length >= 3,
+        { timeout: 15000, what: 'subscribe refused as internal, retried' });
+    await waitFor(() => ro.errors.some((e) => e.code === 'internal' && e.channel === 'calls'),
+        { timeout: 15000, what: 'resubscribe after the reconnect refused as internal' });
+    assert.equal(fresh.status, 'connected', 'the WebSocket itself is up');
+    assert.equal(old.status, 'connected');
+    assert.ok(rf.errors.every((e) => e.code !== 'internal' || (e.retrying && e.delay > 0)), JSON.stringify(rf.errors));
+    assert.equal(failing.length, 1, 'one `failing` notice after subRetryNoticeAfter refusals');
+    const wsConnects = { old: old.stats.wsConnects, fresh: fresh.stats.wsConnects };
+
+    restartRedis(dir);
+    redis = await new Redis(redisPort).connect();
+    assert.equal((await redis.cmd('XRANGE', `rt:{${TENANT}}:calls`, seen, seen)).length, 1, 'the stream survived');
+    // published as soon as Redis is back, maybe before the retries got through: the old
+    // client's retry carries `since` = its last id, so it gets this event in any case
+    const during = await publish(redis, TENANT, 'calls', 'call_update', { after: 'outage' });
+    await waitFor(() => fresh.lastId('calls') && ok.length === 1, { timeout: 15000, what: 'fresh subscription accepted' });
+    const live = await publish(redis, TENANT, 'calls', 'call_update', { live: true });
+    await waitFor(() => old.lastId('calls') === live && fresh.lastId('calls') === live,
+        { timeout: 15000, what: 'events after the outage' });
+    await sleep(300);
+    const ids = (r, ch) => r.events.filter((e) => e.channel === ch).map((e) => e.id);
+    assert.deepEqual(ids(ro, 'calls').filter((id) => compareIds(id, seen) >= 0), [seen, during, live],
+        'the subscribed client: every id once, none lost during the outage');
+    assert.equal(ids(rf, 'calls').filter((id) => id === live).length, 1, 'the fresh client got the event once');
+    assert.deepEqual({ old: old.stats.wsConnects, fresh: fresh.stats.wsConnects }, wsConnects,
+        'no WebSocket reconnect was needed');
+    assert.equal(ro.resyncs.length + rf.resyncs.length, 0);
 });

@@ -18,6 +18,10 @@ export function startRedis(dir) {
     execFileSync('bash', [path.join(srcDir, 'tests/fixtures/redis.sh'), 'start', dir, 'private'], { stdio: 'inherit' });
     return Number(fs.readFileSync(path.join(dir, 'port'), 'utf8').trim());
 }
+/** Starts the private redis-server of `dir` again on its port (after stopRedis). */
+export function restartRedis(dir) {
+    execFileSync('bash', [path.join(srcDir, 'tests/fixtures/redis.sh'), 'restart', dir], { stdio: 'inherit' });
+}
 export function stopRedis(dir) {
     execFileSync('bash', [path.join(srcDir, 'tests/fixtures/redis.sh'), 'stop', dir], { stdio: 'inherit' });
 }

@@ -24,6 +24,7 @@ export class FakeEdge {
         this.silent = false; // answer nothing, send nothing (a dead peer that keeps TCP open)
         this.replayOverlap = 0; // on subscribe with since, also resend this many older events
         this.sinceUnsupported = false; // refuse `since` on subscribe (an edge without replay)
+        this.subscribeInternal = 0; // refuse this many subscribes with `internal` (rt-edge without Redis)
         this.pollFromStart = false; // /api/v1/events without since starts at the oldest event
         this.waitSupported = false; // serve long-poll `wait` (else answer it 400, as rt-edge did before it had long polls)
         this.waitBusy = false; // answer `wait` 429, as rt-edge does at RT_EDGE_POLL_MAX_HELD held requests
@@ -158,6 +159,10 @@ export class FakeEdge {
                 return c.send({ type: 'error', ref: m.ref, code: 'bad_request', message: 'already subscribed to this channel' });
             if (m.channel === 'forbidden')
                 return c.send({ type: 'error', ref: m.ref, code: 'forbidden', message: 'no' });
+            if (this.subscribeInternal > 0) {
+                this.subscribeInternal--;
+                return c.send({ type: 'error', ref: m.ref, code: 'internal', message: 'storage unavailable, retry' });
+            }
             const s = this.streams.get(m.channel) || [];
             const offset = s.length ? s[s.length - 1].id : '0-0';
             if (m.since && this.sinceUnsupported)
