@@ -5,7 +5,7 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config libhiredis-dev libevent-dev libwebsockets-dev
     libuv1-dev libpq-dev libjansson-dev libjwt-dev libssl-dev)
 run_pkgs=(redis-server redis-tools postgresql-15 postgresql-client-15 curl openssl)
-test_pkgs=(libcmocka-dev nodejs npm haproxy procps docker-compose python3-yaml chromium clang-format git)
+test_pkgs=(libcmocka-dev nodejs npm node-typescript haproxy procps docker-compose python3-yaml chromium clang-format git)
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 [ "${1:-}" = --with-tests ] && want+=("${test_pkgs[@]}")
 
