@@ -235,8 +235,8 @@ static void sink_send(void *owner, struct edge_sub *sub, struct rt_msg *m, const
     mark_due(p, "events");
 }
 
-/* The subscription could not be set up, or its replay is not a plain continuation (trimmed,
- * too far behind): the stream itself answers, without holding again. */
+/* The subscription could not be set up, or its replay is not a plain continuation (trimmed):
+ * the stream itself answers, without holding again. */
 static void sink_failed(void *owner, struct edge_sub *sub, const char *code, const char *message)
 {
     struct edge_poll *p = owner;
@@ -256,14 +256,25 @@ static void sink_resync(void *owner, struct edge_sub *sub, const char *reason)
     mark_due(p, "events");
 }
 
-static void sink_overflow(void *owner, struct edge_sub *sub)
+/* A held request takes events up to its `limit`; the rest comes from `next`. */
+static bool sink_fits(void *owner, size_t len)
 {
-    (void)sub;
-    mark_due(owner, "events"); /* answer with what we have; the rest comes from `next` */
+    struct edge_poll *p = owner;
+    (void)len;
+    return p->nev < (size_t)p->limit;
 }
 
-static const struct edge_sub_sink poll_sink = {
-    .send = sink_send, .failed = sink_failed, .resync = sink_resync, .overflow = sink_overflow};
+static bool sink_drained(void *owner)
+{
+    struct edge_poll *p = owner;
+    return !p->due && p->nev < (size_t)p->limit; /* once due it is answered, not resumed */
+}
+
+static const struct edge_sub_sink poll_sink = {.send = sink_send,
+                                               .failed = sink_failed,
+                                               .resync = sink_resync,
+                                               .fits = sink_fits,
+                                               .drained = sink_drained};
 
 static void on_wait_timeout(void *arg)
 {

@@ -24,6 +24,7 @@
 static unsigned char scratch[LWS_PRE + COALESCE_MAX];
 
 static void dirty_add(struct edge_session *s);
+static void resume_if_drained(struct edge_session *s);
 
 static uint64_t now_ms(void)
 {
@@ -216,6 +217,8 @@ static int on_writeable(struct edge_session *s)
         return write_close(s);
     if (write_batch(s))
         return -1;
+    if (s->wait_drain)
+        resume_if_drained(s);
     if (s->qlen || s->state == EDGE_SESSION_CLOSING)
         lws_callback_on_writable(s->wsi);
     return 0;
@@ -271,6 +274,8 @@ void edge_sessions_flush(struct edge *e)
             lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
             continue;
         }
+        if (s->wait_drain)
+            resume_if_drained(s);
         if (s->qlen)
             lws_callback_on_writable(s->wsi);
     }
@@ -490,14 +495,52 @@ static void sink_resync(void *owner, struct edge_sub *sub, const char *reason)
     edge_subs_remove(s->e->subs, sub);
 }
 
-static void sink_overflow(void *owner, struct edge_sub *sub)
+/* A replay or gap fill is read page by page into the outbound queue: a page is delivered up to
+ * three quarters of the queue bound (the held live events, at most a quarter, fit on top), the
+ * next one is read once the queue is down to a quarter; so a long replay never closes 4008. */
+static bool sink_fits(void *owner, size_t len)
 {
-    (void)sub;
-    edge_session_close(owner, 4008, "slow consumer");
+    struct edge_session *s = owner;
+    const struct edge_config *cfg = s->e->cfg;
+    if (s->state == EDGE_SESSION_CLOSING)
+        return false;
+    return s->qlen == 0 || ((s->qlen + 1) * 4 <= (size_t)cfg->queue_max_msgs * 3 &&
+                            (s->qbytes + len) * 4 <= (size_t)cfg->queue_max_bytes * 3);
 }
 
-static const struct edge_sub_sink session_sink = {
-    .send = sink_send, .failed = sink_failed, .resync = sink_resync, .overflow = sink_overflow};
+static bool below_low_mark(const struct edge_session *s)
+{
+    const struct edge_config *cfg = s->e->cfg;
+    return s->qlen * 4 <= (size_t)cfg->queue_max_msgs &&
+           s->qbytes * 4 <= (size_t)cfg->queue_max_bytes;
+}
+
+static bool sink_drained(void *owner)
+{
+    struct edge_session *s = owner;
+    if (s->state == EDGE_SESSION_CLOSING)
+        return false;
+    if (below_low_mark(s))
+        return true;
+    s->wait_drain = true; /* the write path resumes its subscriptions */
+    return false;
+}
+
+/* After writes: a replay or fill that waited for the queue to drain goes on. */
+static void resume_if_drained(struct edge_session *s)
+{
+    if (!s->wait_drain || s->state == EDGE_SESSION_CLOSING || !below_low_mark(s))
+        return;
+    s->wait_drain = false;
+    for (struct edge_sub *sub = s->subs; sub; sub = sub->s_next)
+        edge_subs_resume(s->e->subs, sub);
+}
+
+static const struct edge_sub_sink session_sink = {.send = sink_send,
+                                                  .failed = sink_failed,
+                                                  .resync = sink_resync,
+                                                  .fits = sink_fits,
+                                                  .drained = sink_drained};
 
 static void do_subscribe(struct edge_session *s, const struct edge_cmd *c)
 {
@@ -752,7 +795,8 @@ static void sweep_one(struct edge_session *s, uint64_t now, int64_t now_s, uint6
         return;
     }
     if (now - s->last_rx_ms > 2 * hb) {
-        edge_session_close(s, 1001, "heartbeat timeout");
+        /* 1008 (policy): the spec reserves 1001 for the drain */
+        edge_session_close(s, 1008, "heartbeat timeout");
         return;
     }
     if (now - s->last_ping_ms >= hb) {

@@ -29,6 +29,7 @@ struct edge_session {
     struct edge_session *prev, *next; /* in e->sessions */
     enum edge_session_state state;
     bool linked, counted_user, ping_due, close_sent, peer_closed, dirty;
+    bool wait_drain; /* a replay or fill of its subscriptions waits for the queue to drain */
     struct edge_session *dirty_prev, *dirty_next; /* in e->dirty: frames to flush */
     char sid[17];
     char user[RT_USER_MAX + 1];

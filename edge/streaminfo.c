@@ -34,10 +34,19 @@ bool edge_stream_info_lost(const struct edge_stream_info *p, const char *since)
 {
     if (!since || !since[0])
         return false;
+    bool zero = rt_stream_id_cmp(since, "0-0") == 0; /* "from the start": never lost by itself */
+    /* a position the stream never reached (no stream: nothing reached): it was lost and made
+     * again, e.g. by a Redis without persistence */
+    if (!zero && rt_stream_id_cmp(since, valid_id(p->last_id) ? p->last_id : "0-0") > 0)
+        return true;
     if (valid_id(p->max_deleted) && rt_stream_id_cmp(since, p->max_deleted) < 0)
         return true;
-    if (p->added <= p->length)
-        return false; /* nothing was ever removed */
+    if (p->added <= p->length) {
+        /* nothing was ever removed, so every id the stream had is still in it: a position before
+         * the first one was never in this stream (lost and made again) */
+        return !zero && p->length > 0 && valid_id(p->first_id) &&
+               rt_stream_id_cmp(since, p->first_id) < 0;
+    }
     if (p->length == 0)
         return valid_id(p->last_id) && rt_stream_id_cmp(since, p->last_id) < 0;
     return valid_id(p->first_id) && rt_stream_id_cmp(since, p->first_id) < 0;

@@ -20,7 +20,9 @@ void edge_stream_info_parse(const redisReply *reply, struct edge_stream_info *in
 /* True when events after `since` may be gone. Trimming removes entries from the head and, in
  * Redis 7.0, leaves max-deleted-entry-id alone; so: entries were removed and `since` is older
  * than the first entry kept. A client exactly at the last trimmed id is told to resync too (a
- * needless refetch, never a silent gap). */
+ * needless refetch, never a silent gap). Also true when the stream was lost and made again
+ * (Redis without persistence): `since` newer than its last generated id (or no stream at all),
+ * or, nothing ever removed, older than its first entry. "0-0" is only lost to trimming. */
 bool edge_stream_info_lost(const struct edge_stream_info *info, const char *since);
 
 #endif

@@ -16,7 +16,7 @@
 #include <time.h>
 
 #define HB_INTERVAL_MS 1000
-#define REPLAY_MAX     1000 /* events replayed for one `since`; more answers resync_required */
+#define PAGE_MAX       500  /* entries per XRANGE of a replay or gap fill */
 #define HB_DEAD_MS     6000 /* generous: a loaded loop must not flap the connection */
 
 enum chan_rstate {
@@ -47,8 +47,12 @@ struct edge_subs {
     bool hb_subscribed;
     uint64_t last_hb_ms;
     size_t redis_subs;
-    unsigned long fill_seq; /* generations of gap fills, unique over all channels */
-    bool fill_retry;        /* a fill failed: the timer tries again */
+    unsigned long req_seq;           /* stream reads sent (offset lookups, fill pages): orders them
+                                        against holds let go; also the fills' generations */
+    bool fill_retry;                 /* a fill failed: the timer tries again */
+    size_t page;                     /* entries per page of a replay or fill */
+    size_t hold_max, hold_max_bytes; /* a non-live subscription's hold: a quarter of the
+                                        outbound queue bound, so it fits on top of a page */
 };
 
 /* A gap fill in flight: the channel is found again by key, and ignored unless its fill_gen is
@@ -94,14 +98,21 @@ static void send_subscribe(struct edge_subs *ss, struct edge_chan *c)
 
 /* ---- offset lookup and the hand-over to live ---- */
 
+static void held_clear(struct edge_sub *sub)
+{
+    for (size_t i = 0; i < sub->nheld; i++)
+        rt_msg_unref(sub->held[i].msg);
+    free(sub->held);
+    sub->held = NULL;
+    sub->nheld = sub->held_bytes = 0;
+}
+
 static void sub_unref(struct edge_sub *sub)
 {
     RT_ASSERT(sub->refs > 0);
     if (--sub->refs)
         return;
-    for (size_t i = 0; i < sub->nheld; i++)
-        rt_msg_unref(sub->held[i].msg);
-    free(sub->held);
+    held_clear(sub);
     edge_filter_free(sub->filter);
     free(sub);
 }
@@ -126,21 +137,32 @@ static void sub_resync(struct edge_sub *sub, const char *reason)
 
 static void start_fill(struct edge_subs *ss, struct edge_chan *c);
 
-/* Live from here: events held while the subscription was set up go out if newer than cutoff.
- * A subscription whose lookup started before the subscriber connection was lost may have
- * missed events after cutoff: it waits (holding live events) for a gap fill instead. */
-static void go_live(struct edge_sub *sub, const char *cutoff)
+/* Reads the stream after `from` page by page (start_fill) before going live; live events are
+ * still held meanwhile. */
+static void enter_fill(struct edge_sub *sub, const char *from)
 {
-    if (sub->stale) {
-        sub->stale = false;
-        sub->state = EDGE_SUB_FILL;
-        if (cutoff != sub->since)
-            snprintf(sub->since, sizeof(sub->since), "%s", cutoff);
-        if (sub->chan->rstate == CH_SUBSCRIBED && !sub->chan->filling)
-            start_fill(sub->chan->ss, sub->chan);
+    sub->stale = false;
+    sub->state = EDGE_SUB_FILL;
+    if (from != sub->since)
+        snprintf(sub->since, sizeof(sub->since), "%s", from);
+    start_fill(sub->chan->ss, sub->chan);
+}
+
+/* The stream was read up to `cutoff` by read `seq`, and nothing was left after it: live from
+ * here, the held events newer than cutoff first. Not when the lookup started before the
+ * subscriber connection was lost (events after cutoff may have been missed), nor when held
+ * events were let go after that read was sent (they may be newer than cutoff): then it reads
+ * on from cutoff, holding again. */
+static void go_live(struct edge_sub *sub, const char *cutoff, unsigned long seq)
+{
+    if (sub->stale || sub->dropped_seq >= seq) {
+        if (sub->stale)
+            sub->replay = false;
+        enter_fill(sub, cutoff);
         return;
     }
     sub->state = EDGE_SUB_LIVE;
+    sub->replay = false;
     /* live_after ends at the newest id sent here: a later gap fill starts after it */
     snprintf(sub->live_after, sizeof(sub->live_after), "%s", cutoff);
     for (size_t i = 0; i < sub->nheld; i++) {
@@ -148,11 +170,8 @@ static void go_live(struct edge_sub *sub, const char *cutoff)
             sub->sink->send(sub->owner, sub, sub->held[i].msg, sub->held[i].id);
             memcpy(sub->live_after, sub->held[i].id, sizeof(sub->live_after));
         }
-        rt_msg_unref(sub->held[i].msg);
     }
-    free(sub->held);
-    sub->held = NULL;
-    sub->nheld = 0;
+    held_clear(sub);
 }
 
 static void on_offset(redisAsyncContext *ac, void *r, void *privdata)
@@ -179,7 +198,7 @@ static void on_offset(redisAsyncContext *ac, void *r, void *privdata)
                 sub_failed(sub, "internal", "storage unavailable, retry");
             } else {
                 send_subscribed(sub, sub->offset);
-                go_live(sub, sub->offset);
+                go_live(sub, sub->offset, sub->req_seq);
             }
         }
     }
@@ -227,6 +246,9 @@ static struct rt_msg *replay_frame(struct edge_sub *sub, const redisReply *entry
     return NULL;
 }
 
+/* The first page of a `since` replay, after `subscribed`: as much of it as the receiver takes
+ * now. At the end of the stream (a short page, all taken) it goes live; else it reads on in
+ * FILL, page by page as the receiver drains. */
 static void on_replay(redisAsyncContext *ac, void *r, void *privdata)
 {
     struct edge_sub *sub = privdata;
@@ -242,31 +264,38 @@ static void on_replay(redisAsyncContext *ac, void *r, void *privdata)
         sub_resync(sub, "offset_expired");
         goto out;
     }
-    if (reply->elements > REPLAY_MAX) {
-        sub_resync(sub, "too_far_behind");
-        goto out;
-    }
     send_subscribed(sub, sub->offset);
-    const char *cutoff = sub->since;
-    for (size_t i = 0; i < reply->elements; i++) {
+    size_t i = 0;
+    for (; i < reply->elements; i++) {
         const char *id = NULL;
         struct rt_msg *m = replay_frame(sub, reply->element[i], &id);
+        if (m && !sub->sink->fits(sub->owner, m->len)) {
+            rt_msg_unref(m); /* read again with the next page */
+            break;
+        }
         if (m) {
             sub->sink->send(sub->owner, sub, m, id);
             rt_msg_unref(m);
         }
         if (id && rt_stream_id_valid(id))
-            cutoff = id; /* held live events up to here were replayed */
+            snprintf(sub->since, sizeof(sub->since), "%s", id); /* replayed up to here */
     }
-    go_live(sub, cutoff);
+    if (i == reply->elements && reply->elements < sub->chan->ss->page) {
+        go_live(sub, sub->since, sub->req_seq);
+    } else {
+        sub->replay = true;
+        enter_fill(sub, sub->since);
+    }
 out:
     sub_unref(sub);
 }
 
-/* ---- gap fill after the subscriber connection was lost ----
- * Every subscription in FILL holds live events from the resubscription on; one XRANGE per
- * channel, from the oldest position among them, brings what was published meanwhile. Each gets
- * the entries after its own position (filtered), then the held events after the fill's end. */
+/* ---- reading the stream page by page: gap fills and long replays ----
+ * Every subscription in FILL holds live events (from the resubscription on, after a loss of the
+ * subscriber connection); one XRANGE per channel and page, from the oldest position among those
+ * that drained, brings the next entries. Each gets the entries after its own position
+ * (filtered), as many as it takes; at the end of the stream (a short page) it goes live with
+ * the held events after the page's end. */
 
 struct fill_entry {
     const char *id;   /* borrowed from the reply */
@@ -298,23 +327,32 @@ static void fill_parse(struct edge_chan *c, const redisReply *entry, struct fill
     }
 }
 
-static void fill_deliver(struct edge_sub *sub, const struct fill_entry *fe, size_t n,
-                         const char *end)
+/* One page for one subscription in FILL: the entries after its position, as long as the
+ * receiver takes them (its position follows); the last page, all taken, ends it. Returns the
+ * events sent. */
+static size_t fill_deliver(struct edge_sub *sub, const struct fill_entry *fe, size_t n,
+                           const char *end, bool last, unsigned long seq)
 {
     size_t sent = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!fe[i].m || rt_stream_id_cmp(fe[i].id, sub->since) <= 0)
+        if (!fe[i].id || rt_stream_id_cmp(fe[i].id, sub->since) <= 0)
             continue;
-        const char *event = json_string_value(json_object_get(fe[i].env, "event"));
-        if (sub->filter &&
-            !edge_filter_match(sub->filter, json_object_get(fe[i].env, "data"), event))
-            continue;
-        sub->sink->send(sub->owner, sub, fe[i].m, fe[i].id);
-        sent++;
+        const char *event = fe[i].m ? json_string_value(json_object_get(fe[i].env, "event")) : 0;
+        if (fe[i].m &&
+            (!sub->filter ||
+             edge_filter_match(sub->filter, json_object_get(fe[i].env, "data"), event))) {
+            if (!sub->sink->fits(sub->owner, fe[i].m->len))
+                return sent; /* the rest is read again once it drained */
+            sub->sink->send(sub->owner, sub, fe[i].m, fe[i].id);
+            sent++;
+        }
+        snprintf(sub->since, sizeof(sub->since), "%s", fe[i].id);
     }
-    if (sent)
-        rt_metric_add(sub->chan->ss->e->stats.fill_events, (double)sent);
-    go_live(sub, end[0] && rt_stream_id_cmp(end, sub->since) > 0 ? end : sub->since);
+    if (end[0] && rt_stream_id_cmp(end, sub->since) > 0)
+        snprintf(sub->since, sizeof(sub->since), "%s", end);
+    if (last)
+        go_live(sub, sub->since, seq);
+    return sent;
 }
 
 static void fill_free(struct fill_req *fr)
@@ -343,12 +381,12 @@ static void fill_apply(struct edge_subs *ss, struct edge_chan *c, struct fill_re
                        const redisReply *reply)
 {
     size_t n = reply->elements, nsubs = 0, k = 0;
-    bool truncated = n > REPLAY_MAX;
+    bool last = n < ss->page; /* a short page: nothing after it (when it was read) */
     struct fill_entry *fe = rt_xcalloc(n + 1, sizeof(*fe));
-    for (size_t i = 0; i < n && !truncated; i++)
+    for (size_t i = 0; i < n; i++)
         fill_parse(c, reply->element[i], &fe[i]);
     const char *end = "";
-    for (size_t i = n; !truncated && i > 0; i--) {
+    for (size_t i = n; i > 0; i--) {
         const redisReply *e = reply->element[i - 1];
         if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
             e->element[0]->type == REDIS_REPLY_STRING && rt_stream_id_valid(e->element[0]->str)) {
@@ -366,19 +404,20 @@ static void fill_apply(struct edge_subs *ss, struct edge_chan *c, struct fill_re
             list[k++] = sub;
         }
     }
-    size_t resyncs = 0;
+    size_t resyncs = 0, gaps = 0, sent = 0;
     for (size_t i = 0; i < k; i++) {
         struct edge_sub *sub = list[i];
+        bool gap = !sub->replay; /* a gap fill, not a replay read on */
         if (sub->state != EDGE_SUB_FILL) {
             ; /* removed by an earlier callback */
         } else if (edge_stream_info_lost(&fr->info, sub->since)) {
             resyncs++;
+            gaps += gap;
             sub_resync(sub, "offset_expired");
-        } else if (truncated) {
-            resyncs++;
-            sub_resync(sub, "too_far_behind");
         } else {
-            fill_deliver(sub, fe, n, end);
+            gaps += gap;
+            size_t nsent = fill_deliver(sub, fe, n, end, last, fr->gen);
+            sent += gap ? nsent : 0;
         }
         sub_unref(list[i]);
     }
@@ -388,6 +427,14 @@ static void fill_apply(struct edge_subs *ss, struct edge_chan *c, struct fill_re
         rt_msg_unref(fe[i].m);
     }
     free(fe);
+    if (sent)
+        rt_metric_add(ss->e->stats.fill_events, (double)sent);
+    if (!gaps) {
+        RT_DEBUG("subs.replay_page", "replay read on from the stream", RT_LF_STR("channel", c->key),
+                 RT_LF_STR("from", fr->from), RT_LF_UINT("entries", n),
+                 RT_LF_UINT("subscribers", k));
+        return;
+    }
     edge_stats_fill(&ss->e->stats, resyncs ? "resync" : "ok");
     RT_INFO("subs.gap_filled", "channel gap filled from the stream", RT_LF_STR("channel", c->key),
             RT_LF_STR("from", fr->from), RT_LF_UINT("entries", n), RT_LF_UINT("subscribers", k),
@@ -421,14 +468,16 @@ static void on_fill(redisAsyncContext *ac, void *r, void *privdata)
     fill_free(fr);
 }
 
-/* Sends a fill for the channel's FILL subscriptions, if it has any and none is in flight. */
+/* Sends the next page for the channel's FILL subscriptions whose receivers drained (the others
+ * are resumed by edge_subs_resume), if there are any and no page is in flight. */
 static void start_fill(struct edge_subs *ss, struct edge_chan *c)
 {
     const char *from = NULL;
     if (c->filling || c->rstate != CH_SUBSCRIBED)
         return;
     for (struct edge_sub *sub = c->subs; sub; sub = sub->c_next) {
-        if (sub->state == EDGE_SUB_FILL && (!from || rt_stream_id_cmp(sub->since, from) < 0))
+        if (sub->state == EDGE_SUB_FILL && sub->sink->drained(sub->owner) &&
+            (!from || rt_stream_id_cmp(sub->since, from) < 0))
             from = sub->since;
     }
     if (!from)
@@ -436,7 +485,7 @@ static void start_fill(struct edge_subs *ss, struct edge_chan *c)
     struct fill_req *fr = rt_xcalloc(1, sizeof(*fr));
     fr->ss = ss;
     fr->key = rt_xstrdup(c->key);
-    fr->gen = ++ss->fill_seq;
+    fr->gen = ++ss->req_seq;
     snprintf(fr->from, sizeof(fr->from), "%s", from);
     struct rt_rconn *rc = ss->e->cmd;
     if (rt_rconn_cmd(rc, on_fill_info, fr, "XINFO STREAM %s", c->key)) {
@@ -446,7 +495,7 @@ static void start_fill(struct edge_subs *ss, struct edge_chan *c)
     }
     fr->range_sent = true;
     if (rt_rconn_cmd(rc, on_fill, fr, "XRANGE %s (%s + COUNT %d", c->key, fr->from,
-                     REPLAY_MAX + 1)) {
+                     (int)ss->page)) {
         fr->range_sent = false; /* on_fill_info frees fr */
         ss->fill_retry = true;
         return;
@@ -462,6 +511,7 @@ static void start_offset(struct edge_subs *ss, struct edge_sub *sub)
     struct rt_rconn *rc = ss->e->cmd;
     const char *key = sub->chan->key;
     sub->state = EDGE_SUB_WAIT_OFFSET;
+    sub->req_seq = ++ss->req_seq;
     sub->refs++;
     if (rt_rconn_cmd(rc, on_offset, sub, "XREVRANGE %s + - COUNT 1", key)) {
         sub->refs--;
@@ -480,7 +530,7 @@ static void start_offset(struct edge_subs *ss, struct edge_sub *sub)
     }
     sub->refs++;
     if (rt_rconn_cmd(rc, on_replay, sub, "XRANGE %s (%s + COUNT %d", key, sub->since,
-                     REPLAY_MAX + 1)) {
+                     (int)ss->page)) {
         sub->refs--;
         sub->failed = true;
         sub->since[0] = '\0';
@@ -516,16 +566,24 @@ static uint64_t ts_ms(const char *ts)
     return t < 0 ? 1 : (uint64_t)t * 1000 + (uint64_t)ms;
 }
 
-static void hold(struct edge_sub *sub, struct rt_msg *m, const char *id, size_t max)
+/* Holds a live event for a subscription that is not live yet. Over the bound the hold is let
+ * go, this event too: they are all in the stream, and the subscription goes live only after a
+ * read sent from now on came back short (go_live), which brings them. */
+static void hold(struct edge_subs *ss, struct edge_sub *sub, struct rt_msg *m, const char *id)
 {
-    if (sub->nheld >= max) {
-        sub->sink->overflow(sub->owner, sub);
+    if (sub->nheld >= ss->hold_max || sub->held_bytes + m->len > ss->hold_max_bytes) {
+        RT_DEBUG("subs.hold_dropped", "live events held too long: read from the stream instead",
+                 RT_LF_STR("channel", sub->chan->key), RT_LF_UINT("held", sub->nheld));
+        held_clear(sub);
+        sub->dropped_seq = ss->req_seq;
         return;
     }
-    sub->held = rt_xrealloc(sub->held, (sub->nheld + 1) * sizeof(*sub->held));
+    if ((sub->nheld & (sub->nheld - 1)) == 0) /* grows by doubling: 0, 1, 2, 4, ... */
+        sub->held = rt_xrealloc(sub->held, (sub->nheld ? 2 * sub->nheld : 1) * sizeof(*sub->held));
     sub->held[sub->nheld].msg = rt_msg_ref(m);
     snprintf(sub->held[sub->nheld].id, sizeof(sub->held[0].id), "%s", id);
     sub->nheld++;
+    sub->held_bytes += m->len;
 }
 
 static void fan_out(struct edge_subs *ss, const char *key, const char *payload, size_t len)
@@ -555,12 +613,11 @@ static void fan_out(struct edge_subs *ss, const char *key, const char *payload, 
     const char *event = json_string_value(json_object_get(env, "event"));
     m->origin_ms = ts_ms(json_string_value(json_object_get(env, "ts")));
     const json_t *data = json_object_get(env, "data");
-    size_t max_held = (size_t)ss->e->cfg->queue_max_msgs;
     for (struct edge_sub *sub = c->subs; sub; sub = sub->c_next) {
         if (sub->filter && !edge_filter_match(sub->filter, data, event))
             continue;
         if (sub->state != EDGE_SUB_LIVE) {
-            hold(sub, m, id, max_held);
+            hold(ss, sub, m, id);
             continue;
         }
         if (sub->live_after[0]) {
@@ -726,6 +783,10 @@ struct edge_subs *edge_subs_new(struct edge *e)
     ss->e = e;
     ss->chans = edge_hmap_new();
     snprintf(ss->hb_channel, sizeof(ss->hb_channel), "rt:edge:hb:%s", e->instance_id);
+    size_t qmax = (size_t)e->cfg->queue_max_msgs;
+    ss->page = qmax / 2 > PAGE_MAX ? PAGE_MAX : qmax / 2 ? qmax / 2 : 1;
+    ss->hold_max = qmax / 4 ? qmax / 4 : 1;
+    ss->hold_max_bytes = (size_t)e->cfg->queue_max_bytes / 4;
     struct rt_rconn_opts ro = {.url = e->cfg->common.redis_url,
                                .client_name = "rt-edge-sub",
                                .connect_timeout_ms = 2000,
@@ -825,6 +886,12 @@ struct edge_sub *edge_subs_add(struct edge_subs *ss, const struct edge_sub_sink 
         break; /* the SUBSCRIBE confirmation (or the resubscribe after UNSUBSCRIBE) moves it */
     }
     return sub;
+}
+
+void edge_subs_resume(struct edge_subs *ss, struct edge_sub *sub)
+{
+    if (sub->chan && sub->state == EDGE_SUB_FILL)
+        start_fill(ss, sub->chan);
 }
 
 void edge_subs_remove(struct edge_subs *ss, struct edge_sub *sub)

@@ -3,8 +3,9 @@
  * UNSUBSCRIBEs; every tab of a user shares user:<sub>. Fan-out: each Redis message is parsed
  * once, serialized once into an immutable rt_msg, and the same bytes are queued on every
  * receiving subscriber (a WebSocket session or a held long-poll request, through its sink).
- * Recovery: when the subscriber connection is lost, every live subscription holds its live
- * events until the channel's gap is filled from the stream (XRANGE after the last id it got). */
+ * Replay and recovery: a `since` replay, and the gap after the subscriber connection was lost,
+ * are read from the stream in pages (XRANGE after the last id sent), each page only once the
+ * receiver drained, while live events are held (boundedly) until the reading reaches the end. */
 #ifndef EDGE_SUBS_H
 #define EDGE_SUBS_H
 
@@ -26,8 +27,9 @@ enum edge_sub_state {
     EDGE_SUB_WAIT_CHAN,   /* waiting for Redis to confirm SUBSCRIBE */
     EDGE_SUB_WAIT_OFFSET, /* XREVRANGE in flight; live events are held */
     EDGE_SUB_LIVE,
-    EDGE_SUB_FILL,     /* Redis was lost: live events are held until the gap after `since` is
-                          filled from the stream */
+    EDGE_SUB_FILL,     /* reading the stream after `since` page by page (a `since` replay past
+                          its first page, or the gap after Redis was lost); live events are held
+                          meanwhile */
     EDGE_SUB_DETACHED, /* removed; kept only while a Redis reply still refers to it */
 };
 
@@ -44,8 +46,13 @@ struct edge_sub_sink {
     void (*send)(void *owner, struct edge_sub *sub, struct rt_msg *m, const char *id);
     void (*failed)(void *owner, struct edge_sub *sub, const char *code, const char *message);
     void (*resync)(void *owner, struct edge_sub *sub, const char *reason);
-    /* more live events arrived while it was not live than the outbound queue bound allows */
-    void (*overflow)(void *owner, struct edge_sub *sub);
+    /* Backpressure of a replay or gap fill, read from the stream page by page. fits: may a frame
+     * of `len` bytes be queued now (below the owner's high mark)? A page is delivered up to the
+     * first frame that does not fit; the rest is read again later. drained: may the next page be
+     * read now (below the low mark)? When it said no, the owner calls edge_subs_resume() once it
+     * has drained. */
+    bool (*fits)(void *owner, size_t len);
+    bool (*drained)(void *owner);
 };
 
 /* One client subscription. */
@@ -59,8 +66,11 @@ struct edge_sub {
     enum edge_sub_state state;
     unsigned refs;          /* 1 while attached, +1 per Redis command in flight */
     char ref[65];           /* the client's ref of the subscribe, echoed in `subscribed` */
-    struct edge_held *held; /* owned: events that arrived before `subscribed` went out */
-    size_t nheld;
+    struct edge_held *held; /* owned: live events that arrived while it was not live */
+    size_t nheld, held_bytes;
+    unsigned long req_seq;     /* the stream read (offset lookup) this subscription waits for */
+    unsigned long dropped_seq; /* the newest read sent when its hold was last let go ("0": never):
+                                  only a read sent after that covers the events let go */
     char since[RT_STREAM_ID_MAX + 1];      /* replay (or, in FILL, fill) from here ("" for none) */
     char offset[RT_STREAM_ID_MAX + 1];     /* newest id when the subscription became active */
     struct edge_stream_info info;          /* retention, to tell a gap from a replay */
@@ -68,8 +78,9 @@ struct edge_sub {
                                               (replay or offset): their PUBLISH may still be on
                                               its way on the other connection; "" once past */
     bool failed;                           /* a step of the replay failed */
-    bool stale; /* its offset lookup started before the subscriber connection was lost: it goes
-                   to FILL instead of live */
+    bool stale;  /* its offset lookup started before the subscriber connection was lost: it goes
+                    to FILL instead of live */
+    bool replay; /* in FILL to continue a `since` replay, not a gap fill (not counted as one) */
 };
 
 struct edge_subs *edge_subs_new(struct edge *e);
@@ -88,6 +99,8 @@ bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap);
 struct edge_sub *edge_subs_add(struct edge_subs *ss, const struct edge_sub_sink *sink, void *owner,
                                const char *key, const char *client_channel,
                                struct edge_filter *filter, const char *ref, const char *since);
+/* The owner drained below its low mark after `drained` said no: the replay or fill goes on. */
+void edge_subs_resume(struct edge_subs *ss, struct edge_sub *sub);
 /* Detaches a subscription (unsubscribe, session closed). */
 void edge_subs_remove(struct edge_subs *ss, struct edge_sub *sub);
 const char *edge_sub_client_channel(const struct edge_sub *sub);

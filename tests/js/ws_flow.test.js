@@ -76,7 +76,8 @@ async function setup() {
       const took = Date.now() - t0;
       L.assert(took >= 700 && took < 3000, 'closed after about two intervals: ' + took + ' ms');
       const at = silent.buf.indexOf(closeFrame);
-      L.eq(silent.buf.readUInt16BE(at + 2), 1001, 'close code');
+      L.eq(silent.buf.readUInt16BE(at + 2), 1008, 'close code 1008 (policy), not 1001 (reserved for drain)');
+      L.eq(silent.buf.toString('utf8', at + 4, at + 4 + silent.buf[at + 1] - 2), 'heartbeat timeout', 'close reason');
       await Promise.race([silent.s.closedP, L.sleep(8000)]);
       L.assert(silent.s.destroyed || silent.s.readableEnded, 'silent client disconnected');
       L.assert(silent.buf.includes(Buffer.from([0x89, 0x02])), 'server sent WebSocket pings');

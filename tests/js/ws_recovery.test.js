@@ -1,6 +1,7 @@
 'use strict';
 // Recovery (issue 7) on a private redis-server whose append-only file is fsynced on every write,
-// so a stream survives a restart: `since` after 1,000 missed events, `since` beyond retention,
+// so a stream survives a restart: `since` after 1,000 and 5,000 missed events (paged, under
+// backpressure, filtered), a stream lost and made again, `since` beyond retention,
 // long-poll `wait` on /api/v1/events (wake-up, timeout, bound, release, isolation, drain), and
 // the gap fill after rt-edge loses Redis while a publisher keeps publishing: every client's ids
 // must equal the stream's ids exactly (no gap, no duplicate, in order).
@@ -110,7 +111,7 @@ async function setup() {
   L.execFileSync('bash', [FIX, 'start', rdir, 'persistent']);
   const port = parseInt(fs.readFileSync(path.join(rdir, 'port'), 'utf8'), 10);
   process.on('exit', () => { try { L.execFileSync('bash', [FIX, 'stop', rdir]); } catch (e) { /* gone */ } });
-  const env = L.baseEnv(dir, { RT_REDIS_URL: `redis://127.0.0.1:${port}/0` });
+  const env = L.baseEnv(dir, { RT_REDIS_URL: `redis://127.0.0.1:${port}/0`, RT_LOG_LEVEL: process.env.RT_TEST_LOG_LEVEL || 'info' });
   const edge = await new L.Edge(env).start();
   let redis = await new L.Redis(port).connect();
   const tok = (sub = 'rec', tenant = T) => L.mint({ sub, org_id: tenant });
@@ -195,6 +196,88 @@ async function setup() {
       }
       L.eq(ids, eventIds(d, ch), 'polling gives the same ids as the WebSocket');
       d.close();
+    }],
+    ['since after 5,000 missed events: paged replay under backpressure, live events during and after it, each once', async () => {
+      const ch = 'db:public.paged';
+      const c = await L.connected(edge.port, tok('pg'));
+      L.eq((await c.subscribe(ch)).type, 'subscribed', 'subscribed');
+      const first = await L.publish(redis, T, ch, 'INSERT', { record: { i: -1 } });
+      L.eq((await c.type('event')).id, first, 'live before the disconnect');
+      c.close();
+      await c.closed;
+      // ~1.6 KB each: 5,000 are about 8 MB, twice the outbound queue's byte bound (4 MiB) and
+      // more than the kernel buffers hold, so a replay without backpressure would close 4008
+      const pad = 'x'.repeat(1500);
+      const missed = await Promise.all(Array.from({ length: 5000 }, (_, i) => L.publish(redis, T, ch, 'INSERT', { record: { i, pad } })));
+      const d = await L.connected(edge.port, tok('pg'));
+      d.send({ type: 'subscribe', ref: 'pg', channel: ch, since: first });
+      // live events published during the replay (more than a subscription holds: 256)
+      const pub = new Publisher(port, ch, 1).start();
+      const r = await d.next((m) => m.ref === 'pg', 5000, 'subscribed');
+      L.assert(r.type === 'subscribed' && cmpId(r.offset, missed[4999]) >= 0, 'subscribed, offset = the newest id then: ' + JSON.stringify(r));
+      d.ws._socket.pause(); // a slow reader: the edge's queue fills up while pages wait
+      await L.waitFor(() => pub.ids.length >= 400, 10000, 'live events during the replay');
+      const seen = eventIds(d, ch).length;
+      d.ws._socket.resume();
+      await pub.stop();
+      L.assert(seen < 5000, `400 live events published while the replay was going on (${seen} received then)`);
+      const after1 = [];
+      for (let i = 0; i < 3; i++) after1.push(await L.publish(redis, T, ch, 'INSERT', { record: { after: i } }));
+      const want = after(await streamIds(redis, ch), first);
+      L.eq(want.length, 5000 + pub.ids.length + 3, 'stream holds them all');
+      await L.waitFor(() => eventIds(d, ch).length >= want.length || d.closeInfo, 30000, 'replay and live events');
+      await L.sleep(200); // a duplicate would come now
+      L.assert(!d.closeInfo, 'still connected (no 4008): ' + JSON.stringify(d.closeInfo));
+      L.assert(!d.msgs.some((m) => m.type === 'resync_required'), 'no resync_required');
+      assertExact(eventIds(d, ch), want, 'replayed and live events');
+      L.eq(eventIds(d, ch).slice(0, 5000), missed, 'the 5,000 missed events first, in order');
+      L.eq(eventIds(d, ch).slice(-3), after1, 'then live ones after the replay');
+      d.close();
+    }],
+    ['a filtered since replay over 3,000 entries pages through all of them: exactly the matching ones', async () => {
+      const ch = 'db:public.pagedf';
+      const first = await L.publish(redis, T, ch, 'INSERT', { record: { i: -1, k: 'hit' } });
+      const all = await Promise.all(Array.from({ length: 3000 }, (_, i) => L.publish(redis, T, ch, 'INSERT', { record: { i, k: i % 10 === 7 ? 'hit' : 'miss' } })));
+      const hits = all.filter((_, i) => i % 10 === 7);
+      const d = await L.connected(edge.port, tok('pgf'));
+      const r = await d.subscribe(ch, { since: first, filter: 'k=eq.hit' });
+      L.eq(r.type, 'subscribed', 'subscribed');
+      await L.waitFor(() => eventIds(d, ch).length >= 300, 10000, '300 matching events');
+      const miss = await L.publish(redis, T, ch, 'INSERT', { record: { k: 'miss' } });
+      const hit = await L.publish(redis, T, ch, 'INSERT', { record: { k: 'hit' } });
+      await L.waitFor(() => eventIds(d, ch).includes(hit), 5000, 'live match');
+      await L.sleep(100);
+      L.assert(!d.msgs.some((m) => m.type === 'resync_required'), 'no resync_required');
+      L.assert(!eventIds(d, ch).includes(miss), 'no live non-match');
+      assertExact(eventIds(d, ch), hits.concat([hit]), 'the matching entries of all 3,000, then the live match');
+      d.close();
+    }],
+    ['stream lost and made again (Redis without persistence): resync_required offset_expired, not a silent nothing', async () => {
+      const ch = 'db:public.remade';
+      const key = `rt:{${T}}:${ch}`;
+      const old = [];
+      for (let i = 0; i < 3; i++) old.push(await L.publish(redis, T, ch, 'INSERT', { record: { i } }));
+      const since = old[2];
+      await redis.cmd('DEL', key);
+      const fresh = await L.publish(redis, T, ch, 'INSERT', { record: { i: 'new' } });
+      const c = await L.connected(edge.port, tok('remade'));
+      c.send({ type: 'subscribe', ref: 'r1', channel: ch, since });
+      const m = await c.type('resync_required');
+      L.eq([m.channel, m.reason], [ch, 'offset_expired'], 'since from the lost stream');
+      L.assert(!c.msgs.some((x) => x.type === 'event' || x.type === 'subscribed'), 'no partial replay');
+      const p = await get(edge.port, `/api/v1/events?channel=${ch}&since=${since}`, tok('remade')).done;
+      L.eq([p.status, p.json.resync_required, p.json.events.length], [200, true, 0], 'polling says resync_required too');
+      // made again with explicit ids below the client's position: since newer than its last id
+      await redis.cmd('DEL', key);
+      await redis.cmd('XADD', key, '5-1', 'e', JSON.stringify({ channel: ch, event: 'INSERT', tenant: T, ts: new Date().toISOString(), data: {} }));
+      c.send({ type: 'subscribe', ref: 'r2', channel: ch, since: fresh });
+      const m2 = await c.type('resync_required');
+      L.eq([m2.channel, m2.reason], [ch, 'offset_expired'], 'since newer than the last generated id');
+      // the whole stream ("0-0") and a since it holds are fine
+      const ok = await c.subscribe(ch, { since: '0-0' });
+      L.eq([ok.type, ok.offset], ['subscribed', '5-1'], 'since 0-0 subscribes');
+      L.eq((await c.type('event')).id, '5-1', 'and replays the stream');
+      c.close();
     }],
     ['since beyond retention (MAXLEN of the publish script): resync_required on both transports', async () => {
       const ch = 'db:public.retained';
@@ -334,6 +417,38 @@ async function setup() {
       await L.waitFor(() => eventIds(d, ch).length === 4 && eventIds(c, ch).length === 3, 5000, 'live after the fill');
       await L.sleep(100);
       L.eq([eventIds(d, ch), eventIds(c, ch)], [[...ids, live], [...ids.slice(1), live]], 'live event once, nothing twice');
+      c.close(); d.close();
+    }],
+    ['gap fill of 1,500 events after the pub/sub connection was lost: every client gets them, no resync', async () => {
+      const ch = 'db:public.biggap';
+      const key = `rt:{${T}}:${ch}`;
+      const c = await L.connected(edge.port, tok('bg'));
+      L.eq((await c.subscribe(ch, { filter: 'i=gte.1000' })).type, 'subscribed', 'subscribed with a filter');
+      const d = await L.connected(edge.port, tok('bg2'));
+      L.eq((await d.subscribe(ch)).type, 'subscribed', 'subscribed');
+      const id0 = await L.publish(redis, T, ch, 'INSERT', { record: { i: -1 } });
+      L.eq((await d.type('event')).id, id0, 'live'); // (taken out of d.msgs)
+      const filled0 = await L.metric(edge.port, 'rt_edge_gap_fill_events_total');
+      // atomically: the subscriber connection goes and 1,500 events are stored unpublished
+      await redis.cmd('MULTI');
+      const q = [redis.cmd('CLIENT', 'KILL', 'TYPE', 'pubsub')];
+      for (let i = 0; i < 1500; i++) q.push(redis.cmd('XADD', key, '*', 'e', JSON.stringify({ channel: ch, event: 'INSERT', tenant: T, ts: new Date().toISOString(), data: { record: { i } } })));
+      await Promise.all(q);
+      const ids = (await redis.cmd('EXEC')).slice(1);
+      L.eq(ids.length, 1500, 'stored');
+      await L.waitFor(() => eventIds(d, ch).length >= 1500 || d.closeInfo, 15000, 'websocket client got them');
+      await L.waitFor(() => eventIds(c, ch).length >= 500 || c.closeInfo, 15000, 'filtered client got its 500');
+      const live = await L.publish(redis, T, ch, 'INSERT', { record: { i: 5000 } });
+      await L.waitFor(() => eventIds(d, ch).includes(live) && eventIds(c, ch).includes(live), 5000, 'live after the fill');
+      await L.sleep(100);
+      for (const x of [c, d]) {
+        L.assert(!x.closeInfo, 'still connected ' + JSON.stringify(x.closeInfo));
+        L.assert(!x.msgs.some((m) => m.type === 'resync_required'), 'no resync_required');
+      }
+      assertExact(eventIds(d, ch), [...ids, live], 'every stored event in order, once, then live');
+      assertExact(eventIds(c, ch), [...ids.slice(1000), live], 'the filter applies to the whole fill');
+      const filled = (await L.metric(edge.port, 'rt_edge_gap_fill_events_total')) - filled0;
+      L.eq(filled, 2000, 'fill events counted (1,500 + 500)');
       c.close(); d.close();
     }],
     ['stream trimmed past a client\'s position during an outage: resync_required, not a gap', async () => {
