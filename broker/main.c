@@ -81,7 +81,7 @@ static int build(struct health *h)
     int rc = health_consumer_open(&h->consumer, &co);
     if (rc)
         return rc;
-    h->timeouts = health_timeouts_new(h->cfg, h->cs, p->redis, h->pub, p->metrics, on_changed, h);
+    h->timeouts = health_timeouts_new(h->cfg, h->cs, p->redis, p->metrics, on_changed, h);
     h->status = health_status_pub_new(h->cfg, h->cs, p->redis, h->pub, p->metrics);
     h->liveness = health_liveness_new(h->cfg, p->redis, health_consumer_name(h->consumer), p->url);
     struct health_api_opts ao = {.cfg = h->cfg,
