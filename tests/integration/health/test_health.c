@@ -614,7 +614,7 @@ static void mint_jwt(const char *tenant, const char *secret, char *out, size_t c
 }
 
 /* health-check authorization: other tenant's token 403, no token 401, admin key works, unknown
- * tenant answers an empty healthy report. */
+ * tenant answers an empty healthy report; summary: a tenant token 403, a bad one 401. */
 static void scenario_auth(void)
 {
     struct rt_test_proc a;
@@ -662,12 +662,16 @@ static void scenario_auth(void)
     o = http_get(port, "/api/calls/health-check?tenant=other", tok, &st);
     CHECK(st == 403, "other tenant's token: %d", st);
     json_decref(o);
+    /* a valid tenant token is authenticated but not admin: 403; a forged one stays 401 */
     o = http_get(port, "/api/v1/health/summary", tok, &st);
-    CHECK(st == 401, "summary with a tenant token: %d", st);
+    CHECK(st == 403, "summary with a tenant token: %d", st);
     json_decref(o);
     mint_jwt("acme", "some-other-secret-0123456789abcdef", bad, sizeof(bad));
     o = http_get(port, "/api/calls/health-check?tenant=acme", bad, &st);
     CHECK(st == 401, "token with a bad signature: %d", st);
+    json_decref(o);
+    o = http_get(port, "/api/v1/health/summary", bad, &st);
+    CHECK(st == 401, "summary with a badly signed token: %d", st);
     json_decref(o);
     o = http_get(port, "/api/v1/health/summary", ADMIN_KEY, &st);
     CHECK(st == 200 && o, "summary: %d", st);
