@@ -746,6 +746,93 @@ static void scenario_readyz(void)
     CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health exit");
 }
 
+/* A metric's value from /metrics (-1 when absent). */
+static double metric(int port, const char *name)
+{
+    char *body = NULL, needle[128];
+    double v = -1;
+    if (rt_test_http(port, "GET", "/metrics", NULL, NULL, 0, &body) == 200 && body) {
+        snprintf(needle, sizeof(needle), "\n%s ", name);
+        const char *at = strstr(body, needle);
+        if (at)
+            v = strtod(at + strlen(needle), NULL);
+    }
+    free(body);
+    return v;
+}
+
+#define SCALE_TENANTS 2000
+
+/* Tenants s<i> whose health stream holds an event of that name with a stream id after since_ms
+ * (one pipelined XREVRANGE per tenant). */
+static int tenants_with(const char *event, uint64_t since_ms)
+{
+    char needle[64];
+    int n = 0;
+    snprintf(needle, sizeof(needle), "\"event\":\"%s\"", event);
+    for (int t = 0; t < SCALE_TENANTS; t++)
+        redisAppendCommand(g_r, "XREVRANGE rt:{s%d}:health + - COUNT 4", t);
+    for (int t = 0; t < SCALE_TENANTS; t++) {
+        redisReply *r;
+        CHECK(redisGetReply(g_r, (void **)&r) == REDIS_OK, "pipelined XREVRANGE");
+        bool seen = false;
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+            const redisReply *e = r->element[i];
+            seen = seen || (strtoull(e->element[0]->str, NULL, 10) > since_ms &&
+                            strstr(e->element[1]->element[1]->str, needle));
+        }
+        n += seen;
+        freeReplyObject(r);
+    }
+    return n;
+}
+
+/* 2,000 tenants touched in one tick: every one gets its status change (the dirty set has no
+ * cap), and the periodic pass still snapshots all of them within the interval, in slices of at
+ * most 64 tenants per timer turn (the largest slice and the pass duration come from /metrics). */
+static void scenario_scale(void)
+{
+    static const char *const env[] = {"RT_HEALTH_INTERVAL_MS=2000", "RT_HEALTH_TICK_MS=100",
+                                      "RT_HEALTH_MIN_CALLS=1", NULL};
+    struct rt_test_proc a;
+    redis_start();
+    int port = health_start(&a, env);
+    uint64_t now = wall_ms();
+    for (int t = 0; t < SCALE_TENANTS; t++) {
+        char tenant[16];
+        snprintf(tenant, sizeof(tenant), "s%d", t);
+        char *e = event_json(tenant, "call_ended", "c1", "ended", "failed", now, NULL, 0);
+        redisAppendCommand(g_r, "XADD rt:calls:all * e %s", e);
+        free(e);
+    }
+    for (int t = 0; t < SCALE_TENANTS; t++) {
+        redisReply *r;
+        CHECK(redisGetReply(g_r, (void **)&r) == REDIS_OK, "pipelined XADD");
+        freeReplyObject(r);
+    }
+    CHECK(WAIT_UNTIL(group_backlog() == 0, 20000), "backlog %lld", group_backlog());
+    /* one failed call of one with a minimum of 1: each tenant turns unhealthy */
+    CHECK(WAIT_UNTIL(tenants_with("health_status", 0) == SCALE_TENANTS, 10000),
+          "%d of %d tenants got their health_status", tenants_with("health_status", 0),
+          SCALE_TENANTS);
+    printf("%d health_status events %llu ms after the events were published\n", SCALE_TENANTS,
+           (unsigned long long)(wall_ms() - now));
+    /* the next passes: every tenant snapshotted after t0, within about one interval */
+    uint64_t t0 = wall_ms();
+    CHECK(WAIT_UNTIL(tenants_with("health_snapshot", t0) == SCALE_TENANTS, 2 * 2000 + 2000),
+          "%d of %d tenants snapshotted", tenants_with("health_snapshot", t0), SCALE_TENANTS);
+    double slice = metric(port, "rt_health_check_slice_max"),
+           pass = metric(port, "rt_health_snapshot_pass_ms"),
+           skipped = metric(port, "rt_health_snapshot_passes_skipped_total");
+    printf("%d tenants: all snapshotted %llu ms after t0; last pass %.0f ms at a 2000 ms "
+           "interval; largest slice %.0f tenants; passes skipped %.0f\n",
+           SCALE_TENANTS, (unsigned long long)(wall_ms() - t0), pass, slice, skipped);
+    CHECK(slice >= 1 && slice <= 64, "largest slice %.0f tenants", slice);
+    CHECK(pass >= 0 && pass < 2000, "a pass took %.0f ms, over the interval", pass);
+    CHECK(skipped == 0, "%.0f passes skipped", skipped);
+    CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health exit");
+}
+
 #define N_TENANTS 10
 #define N_CALLS   2500 /* 4 events each: 10,000 events */
 
@@ -891,7 +978,7 @@ int main(int argc, char **argv)
     } scenarios[] = {{"timeouts", scenario_timeouts},   {"backlog", scenario_backlog},
                      {"staleness", scenario_staleness}, {"rates", scenario_rates},
                      {"auth", scenario_auth},           {"readyz", scenario_readyz},
-                     {"restart", scenario_restart}};
+                     {"restart", scenario_restart},     {"scale", scenario_scale}};
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc != 2) {
         fprintf(stderr, "usage: test_health <scenario>\n");
