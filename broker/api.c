@@ -29,7 +29,8 @@ struct health_api {
     size_t nflights;
 };
 
-/* 0 when allowed; otherwise the HTTP status (401, 403) with *why set. tenant NULL: admin only. */
+/* 0 when allowed; otherwise the HTTP status (401, 403) with *why set. tenant NULL: admin only
+ * (a valid tenant token gets 403, anything else that is not the admin key 401). */
 static int authorize(struct health_api *a, struct evhttp_request *req, const char *tenant,
                      const char **why)
 {
@@ -43,16 +44,17 @@ static int authorize(struct health_api *a, struct evhttp_request *req, const cha
     const char *admin = a->o.cfg->admin_key;
     if (admin && n == strlen(admin) && CRYPTO_memcmp(tok, admin, n) == 0)
         return 0;
-    if (!tenant) {
-        *why = "admin_key_required";
-        return 401;
-    }
     if (a->jwt) {
         struct rt_jwt_claims claims;
         enum rt_jwt_fail fail;
         if (rt_jwt_verify(a->jwt, tok, (int64_t)(rt_wall_ms() / 1000), &claims, &fail) != 0) {
-            *why = rt_jwt_fail_name(fail);
+            *why = tenant ? rt_jwt_fail_name(fail) : "admin_key_required";
             return 401;
+        }
+        /* a valid tenant token is authenticated, just not allowed here */
+        if (!tenant) {
+            *why = "admin_key_required";
+            return 403;
         }
         if (strcmp(claims.tenant, tenant) != 0) {
             *why = "other_tenant";

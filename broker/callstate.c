@@ -5,6 +5,7 @@
 #include "rt/err.h"
 #include "rt/log.h"
 #include "rt/loop.h"
+#include "rt/publish.h"
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -15,6 +16,9 @@
 
 #define BUCKET_TTL_S 7200         /* two hours: the 60 min window plus margin */
 #define TOTALS_TTL_S (30 * 86400) /* the tenant hash; renewed at most daily */
+/* A timeout searches at most this many entries of rt:calls:all not yet applied for an event of
+ * its call; with more, the consumer is too far behind and the timeout waits. */
+#define HEALTH_BACKLOG_SEARCH_MAX 2048
 
 struct health_callstate {
     const struct health_config *cfg; /* borrowed */
@@ -27,7 +31,7 @@ struct health_callstate *health_callstate_new(const struct health_config *cfg)
     cs->cfg = cfg;
     rt_script_init(&cs->scripts[HEALTH_SCRIPT_APPLY], "health_apply", health_lua_apply);
     rt_script_init(&cs->scripts[HEALTH_SCRIPT_DUE], "health_due", health_lua_due);
-    rt_script_init(&cs->scripts[HEALTH_SCRIPT_MARK], "health_mark", health_lua_mark);
+    rt_script_init(&cs->scripts[HEALTH_SCRIPT_TIMEOUT], "health_timeout", health_lua_timeout);
     rt_script_init(&cs->scripts[HEALTH_SCRIPT_REPORT], "health_report", health_lua_report);
     return cs;
 }
@@ -298,35 +302,52 @@ int health_callstate_apply(struct health_callstate *cs, struct rt_rconn *rc,
 int health_callstate_due(struct health_callstate *cs, struct rt_rconn *rc, uint64_t now_ms,
                          unsigned limit, rt_script_fn cb, void *arg)
 {
-    struct rt_script_call *sc = rt_script_call_new(&cs->scripts[HEALTH_SCRIPT_DUE], 1);
+    struct rt_script_call *sc = rt_script_call_new(&cs->scripts[HEALTH_SCRIPT_DUE], 2);
     rt_script_arg_str(sc, HEALTH_DUE_KEY);
+    rt_script_arg_str(sc, RT_CALLS_ALL_KEY);
     rt_script_arg_num(sc, (long long)now_ms);
     rt_script_arg_num(sc, limit);
+    rt_script_arg_str(sc, cs->cfg->group);
     return rt_script_send(sc, rc, cb, arg);
 }
 
-int health_callstate_mark(struct health_callstate *cs, struct rt_rconn *rc, const char *tenant,
-                          const char *call_id, uint64_t now_ms, rt_script_fn cb, void *arg)
+int health_callstate_timeout(struct health_callstate *cs, struct rt_rconn *rc,
+                             const struct health_timeout_req *q, uint64_t now_ms, rt_script_fn cb,
+                             void *arg)
 {
     const struct health_config *c = cs->cfg;
-    char call[RT_KEY_MAX + HEALTH_CALL_ID_MAX + 16], tk[RT_KEY_MAX], prefix[RT_KEY_MAX];
-    tenant_key(call, sizeof(call), tenant, "call:");
-    strncat(call, call_id, sizeof(call) - strlen(call) - 1);
-    tenant_key(tk, sizeof(tk), tenant, "tenant");
-    tenant_key(prefix, sizeof(prefix), tenant, "");
-    struct rt_script_call *sc = rt_script_call_new(&cs->scripts[HEALTH_SCRIPT_MARK], 3);
+    char call[RT_KEY_MAX + HEALTH_CALL_ID_MAX + 16], tk[RT_KEY_MAX], prefix[RT_KEY_MAX],
+        calls[RT_KEY_MAX], dedupe[RT_KEY_MAX + HEALTH_CALL_ID_MAX + 16], minid[32];
+    if (rt_name_key(calls, sizeof(calls), q->tenant, "calls") != 0)
+        return RT_EINVAL;
+    snprintf(call, sizeof(call), "rt:{%s}:h:call:%s", q->tenant, q->call_id);
+    snprintf(dedupe, sizeof(dedupe), "rt:{%s}:h:tmo:%s", q->tenant, q->call_id);
+    tenant_key(tk, sizeof(tk), q->tenant, "tenant");
+    tenant_key(prefix, sizeof(prefix), q->tenant, "");
+    rt_stream_minid((unsigned long)c->stream_maxage_s, minid, sizeof(minid));
+    struct rt_script_call *sc = rt_script_call_new(&cs->scripts[HEALTH_SCRIPT_TIMEOUT], 6);
     rt_script_arg_str(sc, call);
     rt_script_arg_str(sc, tk);
     rt_script_arg_str(sc, HEALTH_DUE_KEY);
+    rt_script_arg_str(sc, calls);
+    rt_script_arg_str(sc, dedupe);
+    rt_script_arg_str(sc, RT_CALLS_ALL_KEY);
     rt_script_arg_str(sc, prefix);
-    rt_script_arg_str(sc, call_id);
-    rt_script_arg_str(sc, tenant);
+    rt_script_arg_str(sc, q->call_id);
+    rt_script_arg_str(sc, q->tenant);
     rt_script_arg_num(sc, (long long)now_ms);
     rt_script_arg_num(sc, c->ring_timeout_ms);
     rt_script_arg_num(sc, c->max_call_ms);
     rt_script_arg_num(sc, c->grace_ms);
     rt_script_arg_num(sc, c->call_ttl_s);
     rt_script_arg_num(sc, BUCKET_TTL_S);
+    rt_script_arg_str(sc, c->group);
+    rt_script_arg_str(sc, q->state);
+    rt_script_arg_str(sc, q->started);
+    rt_script_arg(sc, q->body, strlen(q->body));
+    rt_script_arg_num(sc, c->stream_maxlen > 0 ? c->stream_maxlen : RT_PUBLISH_DEFAULT_MAXLEN);
+    rt_script_arg_str(sc, minid);
+    rt_script_arg_num(sc, HEALTH_BACKLOG_SEARCH_MAX);
     return rt_script_send(sc, rc, cb, arg);
 }
 

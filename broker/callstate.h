@@ -1,4 +1,4 @@
-/* Call state in Redis: parsing call events, and the scripts that apply them, list and mark
+/* Call state in Redis: parsing call events, and the scripts that apply them, list and emit
  * timeouts, and read a tenant's figures. The state lives only in Redis (a standby or a restarted
  * process continues from it); this module holds the script hashes and builds the commands. */
 #ifndef HEALTH_CALLSTATE_H
@@ -23,7 +23,7 @@
 enum health_script {
     HEALTH_SCRIPT_APPLY,
     HEALTH_SCRIPT_DUE,
-    HEALTH_SCRIPT_MARK,
+    HEALTH_SCRIPT_TIMEOUT,
     HEALTH_SCRIPT_REPORT,
     HEALTH_SCRIPT_COUNT,
 };
@@ -81,12 +81,24 @@ void health_apply_batch_add(struct health_apply_batch *b, const char *sid,
 int health_callstate_apply(struct health_callstate *cs, struct rt_rconn *rc,
                            const struct health_apply_batch *b, const char *consumer,
                            rt_script_fn cb, void *arg);
-/* Lists due calls (reply: flat array of 6 strings per call). */
+/* Lists due calls that the consumer group has caught up with (reply: flat array of 6 strings
+ * per call, see the due script). */
 int health_callstate_due(struct health_callstate *cs, struct rt_rconn *rc, uint64_t now_ms,
                          unsigned limit, rt_script_fn cb, void *arg);
-/* Marks a call timed out (reply: 1 marked, 0 not due). */
-int health_callstate_mark(struct health_callstate *cs, struct rt_rconn *rc, const char *tenant,
-                          const char *call_id, uint64_t now_ms, rt_script_fn cb, void *arg);
+/* One call_timeout to emit, as the due scan saw the call (strings borrowed). */
+struct health_timeout_req {
+    const char *tenant, *call_id;
+    const char *state;   /* the call's state at the scan; the script refuses if it changed */
+    const char *started; /* the call's start (ms, as stored); likewise */
+    const char *body;    /* the call_timeout envelope without id */
+};
+
+/* Times a call out in one script: re-checks it is live, due and that the group applied every
+ * call event up to its deadline, then publishes the event (deduplicated) and marks the call.
+ * Reply: {1, id, published}, {0} not due any more, {-1} not yet. */
+int health_callstate_timeout(struct health_callstate *cs, struct rt_rconn *rc,
+                             const struct health_timeout_req *q, uint64_t now_ms, rt_script_fn cb,
+                             void *arg);
 
 /* A tenant's figures as read by the report script, then completed by health_report_finish. */
 struct health_report {

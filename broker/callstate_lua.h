@@ -11,7 +11,7 @@
  *                                    (signature failures, written by rt-ingest); TTL 2 h
  *   rt:{t}:h:mi              zset   minutes that have a bucket (score = member = minute); TTL 2 h
  *   rt:{t}:h:status          string last published status
- *   rt:{t}:h:tmo:<call id>   string dedupe mark of the call_timeout publish
+ *   rt:{t}:h:tmo:<call id>   string dedupe mark of the call_timeout publish (its stream id)
  *   rt:health:due            zset   "<tenant>\n<call id>" by timeout deadline (all tenants)
  *   rt:health:tenants        zset   tenant by last event time
  * The two rt:health:* keys and the minute buckets (built inside the scripts) make these scripts
@@ -33,11 +33,71 @@
     "    end\n" \
     "  end\n" \
     "end\n" \
+    "-- the spec's deadlines: initiated or ringing, ring timeout plus grace after the start;\n" \
+    "-- answered, the maximum call length after the answer; never within grace of the start\n" \
     "local function deadline(started, answered, rank, ring, maxc, grace)\n" \
     "  local d\n" \
-    "  if rank == 3 then d = answered + maxc else d = started + ring end\n" \
+    "  if rank == 3 then d = answered + maxc else d = started + ring + grace end\n" \
     "  if started + grace > d then d = started + grace end\n" \
     "  return d\n" \
+    "end\n" \
+    "-- the last id delivered to the group, nil while the group does not exist\n" \
+    "local function delivered(stream, group)\n" \
+    "  local groups = redis.pcall('XINFO', 'GROUPS', stream)\n" \
+    "  if groups.err then return nil end\n" \
+    "  for _, g in ipairs(groups) do\n" \
+    "    local f = {}\n" \
+    "    for i = 1, #g, 2 do f[g[i]] = g[i + 1] end\n" \
+    "    if f['name'] == group then return f['last-delivered-id'] end\n" \
+    "  end\n" \
+    "  return nil\n" \
+    "end\n" \
+    "-- The time up to which the group has applied rt:calls:all: every entry whose id time is\n" \
+    "-- below it was applied (entries are applied and acked in one script). It is the time of\n" \
+    "-- the oldest entry still pending (read, not yet applied, or left by a dead consumer) or of\n" \
+    "-- the first entry not yet delivered, whichever is older; now when there is neither (an\n" \
+    "-- entry added later gets an id at or after now). 0 while the group does not exist.\n" \
+    "local function watermark(stream, group, now)\n" \
+    "  local last = delivered(stream, group)\n" \
+    "  if not last then return 0 end\n" \
+    "  local w = now\n" \
+    "  local nx = redis.call('XRANGE', stream, '(' .. last, '+', 'COUNT', 1)\n" \
+    "  if #nx > 0 then w = tonumber(string.match(nx[1][1], '^%d+')) end\n" \
+    "  local p = redis.call('XPENDING', stream, group)\n" \
+    "  if p[1] > 0 then\n" \
+    "    local t = tonumber(string.match(p[2], '^%d+'))\n" \
+    "    if t < w then w = t end\n" \
+    "  end\n" \
+    "  return w\n" \
+    "end\n" \
+    "local function mentions(entry, needle)\n" \
+    "  for i = 2, #entry[2], 2 do\n" \
+    "    if string.find(entry[2][i], needle, 1, true) then return true end\n" \
+    "  end\n" \
+    "  return false\n" \
+    "end\n" \
+    "-- True when an entry of the stream that the group has not applied yet (pending or not yet\n" \
+    "-- delivered) contains needle, or when more than limit entries are not applied (the\n" \
+    "-- consumer is too far behind to tell: wait). Costs O(entries not applied).\n" \
+    "local function backlog_mentions(stream, group, needle, limit)\n" \
+    "  local last = delivered(stream, group)\n" \
+    "  if not last then return true end\n" \
+    "  local tail = redis.call('XRANGE', stream, '(' .. last, '+', 'COUNT', limit + 1)\n" \
+    "  local pend = redis.call('XPENDING', stream, group, '-', '+', limit + 1)\n" \
+    "  if #tail + #pend > limit then return true end\n" \
+    "  for _, e in ipairs(tail) do\n" \
+    "    if mentions(e, needle) then return true end\n" \
+    "  end\n" \
+    "  if #pend == 0 then return false end\n" \
+    "  local set = {}\n" \
+    "  for _, p in ipairs(pend) do set[p[1]] = true end\n" \
+    "  -- the pending entries lie between the oldest of them and the last delivered id\n" \
+    "  local span = redis.call('XRANGE', stream, pend[1][1], last, 'COUNT', limit + 1)\n" \
+    "  if #span > limit then return true end\n" \
+    "  for _, e in ipairs(span) do\n" \
+    "    if set[e[1]] and mentions(e, needle) then return true end\n" \
+    "  end\n" \
+    "  return false\n" \
     "end\n" \
 
 static const char health_lua_apply[] =
@@ -79,7 +139,7 @@ static const char health_lua_apply[] =
     "\n"
     "local function deadline(started, answered, rank)\n"
     "  local d\n"
-    "  if rank == 3 then d = answered + maxc else d = started + ring end\n"
+    "  if rank == 3 then d = answered + maxc else d = started + ring + grace end\n"
     "  if started + grace > d then d = started + grace end\n"
     "  return d\n"
     "end\n"
@@ -276,13 +336,18 @@ static const char health_lua_apply[] =
     "return out\n";
 
 static const char health_lua_due[] =
-    "-- Lists calls whose timeout deadline passed, dropping index entries of calls that ended.\n"
-    "-- KEYS[1] rt:health:due.  ARGV[1] now ms, ARGV[2] limit.\n"
+    "-- Lists calls whose timeout deadline passed and that the consumer group has caught up with\n"
+    "-- (deadline below the watermark), dropping index entries of calls that ended.\n"
+    "-- KEYS[1] rt:health:due  KEYS[2] rt:calls:all.  ARGV[1] now ms, ARGV[2] limit, ARGV[3] group.\n"
     "-- Undeclared: call hashes rt:{<tenant>}:h:call:<id> and tenant hashes rt:{<tenant>}:h:tenant\n"
     "--   named by the due members.\n"
     "-- Reply: flat {tenant, call id, state, provider, started ms, answered ms or ''} per call.\n"
+    HEALTH_LUA_COMMON
     "local out = {}\n"
-    "local m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+    "local now = tonumber(ARGV[1])\n"
+    "local upto = watermark(KEYS[2], ARGV[3], now) - 1\n"
+    "if upto > now then upto = now end\n"
+    "local m = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', upto, 'LIMIT', 0, ARGV[2])\n"
     "for _, member in ipairs(m) do\n"
     "  local nl = string.find(member, '\\n', 1, true)\n"
     "  local t, cid = string.sub(member, 1, nl - 1), string.sub(member, nl + 1)\n"
@@ -303,25 +368,52 @@ static const char health_lua_due[] =
     "end\n"
     "return out\n";
 
-static const char health_lua_mark[] =
-    "-- Marks a call timed out after its call_timeout was published (or found already published).\n"
-    "-- KEYS[1] call hash  KEYS[2] tenant hash  KEYS[3] rt:health:due\n"
+static const char health_lua_timeout[] =
+    "-- Times one call out: re-checks that the call is still live and due, that the consumer\n"
+    "-- group has applied rt:calls:all up to its deadline and that no entry of the stream not yet\n"
+    "-- applied names the call (a call id is JSON-safe, so its quoted form is searched), then\n"
+    "-- stores and publishes call_timeout\n"
+    "-- (dedupe mark, XADD, PUBLISH) and marks the call timed out, in this one atomic call: no\n"
+    "-- call event can be applied between the check, the event and the mark.\n"
+    "-- KEYS[1] call hash  KEYS[2] tenant hash  KEYS[3] rt:health:due  KEYS[4] rt:{t}:calls\n"
+    "--   KEYS[5] dedupe mark rt:{t}:h:tmo:<id>  KEYS[6] rt:calls:all\n"
     "-- ARGV: 1 key prefix rt:{t}:h:, 2 call id, 3 tenant, 4 now ms, 5 ring ms, 6 max call ms,\n"
-    "--   7 grace ms, 8 ended call TTL s, 9 bucket TTL s\n"
-    "-- Reply: 1 marked, 0 not due any more (ended, answered or unknown)\n"
+    "--   7 grace ms, 8 ended call TTL s (also the dedupe mark's), 9 bucket TTL s, 10 group,\n"
+    "--   11 state and 12 started ms the event was built from, 13 envelope JSON without id,\n"
+    "--   14 MAXLEN of KEYS[4], 15 MINID or '0', 16 most entries not yet applied to search\n"
+    "-- Reply: {1, stream id, 1 published or 0 already published before}: marked;\n"
+    "--   {0}: not due any more (ended, answered since, or unknown);\n"
+    "--   {-1}: not yet (the group has not applied every event up to the deadline, an event of\n"
+    "--   the call waits unapplied, or the call changed since the scan): it stays in the due\n"
+    "--   index and a later scan retries\n"
     HEALTH_LUA_COMMON
     "local member = ARGV[3] .. '\\n' .. ARGV[2]\n"
-    "local h = redis.call('HMGET', KEYS[1], 'rank', 'started', 'answered')\n"
+    "local h = redis.call('HMGET', KEYS[1], 'rank', 'state', 'started', 'answered')\n"
     "if not h[1] or tonumber(h[1]) >= 4 then\n"
     "  redis.call('ZREM', KEYS[3], member)\n"
-    "  return 0\n"
+    "  return {0}\n"
     "end\n"
-    "local now, rank, started = tonumber(ARGV[4]), tonumber(h[1]), tonumber(h[2])\n"
-    "local d = deadline(started, tonumber(h[3]) or started, rank, tonumber(ARGV[5]),\n"
+    "local now, rank, started = tonumber(ARGV[4]), tonumber(h[1]), tonumber(h[3])\n"
+    "local d = deadline(started, tonumber(h[4]) or started, rank, tonumber(ARGV[5]),\n"
     "                   tonumber(ARGV[6]), tonumber(ARGV[7]))\n"
     "if d > now then\n"
     "  redis.call('ZADD', KEYS[3], d, member)\n"
-    "  return 0\n"
+    "  return {0}\n"
+    "end\n"
+    "if h[2] ~= ARGV[11] or h[3] ~= ARGV[12] then return {-1} end\n"
+    "if d >= watermark(KEYS[6], ARGV[10], now) then return {-1} end\n"
+    "-- an event of this call already in rt:calls:all but not applied yet (its call_ended came\n"
+    "-- after the deadline and the consumer lags): subscribers have seen it, so wait for it\n"
+    "if backlog_mentions(KEYS[6], ARGV[10], '\"' .. ARGV[2] .. '\"', tonumber(ARGV[16])) then\n"
+    "  return {-1}\n"
+    "end\n"
+    "local id, published = redis.call('GET', KEYS[5]), 0\n"
+    "if not id then\n"
+    "  id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[14], '*', 'e', ARGV[13])\n"
+    "  if ARGV[15] ~= '0' then redis.call('XTRIM', KEYS[4], 'MINID', '~', ARGV[15]) end\n"
+    "  redis.call('SET', KEYS[5], id, 'EX', ARGV[8])\n"
+    "  redis.call('PUBLISH', KEYS[4], '{\"id\":\"' .. id .. '\",' .. string.sub(ARGV[13], 2))\n"
+    "  published = 1\n"
     "end\n"
     "redis.call('HSET', KEYS[1], 'state', 'timed_out', 'rank', 4, 'outcome', 'timed_out',\n"
     "           'ended', now, 'tmo_min', math.floor(now / 60000))\n"
@@ -329,7 +421,7 @@ static const char health_lua_mark[] =
     "if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HINCRBY', KEYS[2], 'active', -1) end\n"
     "bucket(ARGV[1], now, 'timed_out', 1, ARGV[9])\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[8])\n"
-    "return 1\n";
+    "return {1, id, published}\n";
 
 static const char health_lua_report[] =
     "-- Reads one tenant's figures (read only).\n"

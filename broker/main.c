@@ -81,8 +81,8 @@ static int build(struct health *h)
     int rc = health_consumer_open(&h->consumer, &co);
     if (rc)
         return rc;
-    h->timeouts = health_timeouts_new(h->cfg, h->cs, p->redis, h->pub, p->metrics, on_changed, h);
-    h->status = health_status_pub_new(h->cfg, h->cs, p->redis, h->pub, p->metrics);
+    h->timeouts = health_timeouts_new(h->cfg, h->cs, p->redis, p->metrics, on_changed, h);
+    h->status = health_status_pub_new(h->cfg, h->cs, p->redis, h->pub, &p->loop, p->metrics);
     h->liveness = health_liveness_new(h->cfg, p->redis, health_consumer_name(h->consumer), p->url);
     struct health_api_opts ao = {.cfg = h->cfg,
                                  .httpd = p->httpd,
@@ -109,6 +109,7 @@ static void teardown(struct health *h)
 {
     if (h->tick)
         h->proc.loop.ops->timer_free(h->tick);
+    health_status_pub_close(h->status);
     health_consumer_free(h->consumer);
     h->consumer = NULL;
     rt_evproc_deinit(&h->proc);

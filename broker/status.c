@@ -10,7 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DIRTY_MAX 256 /* beyond this, the next tick checks every recent tenant instead */
+/* Checks (a report script and a SET ... GET each) run in slices: at most SLICE_TENANTS per timer
+ * turn, turns SLICE_MS apart while work remains, and no turn while INFLIGHT_MAX checks await
+ * their replies. So no loop turn does work proportional to all tenants, and Redis sees a steady
+ * trickle instead of one burst per interval (6,400 tenants a second at most). */
+#define SLICE_TENANTS 64
+#define SLICE_MS      10
+#define INFLIGHT_MAX  (4 * SLICE_TENANTS)
 
 const char *health_status_name(enum health_status s)
 {
@@ -118,11 +124,20 @@ struct health_status_pub {
     struct health_callstate *cs;     /* borrowed */
     struct rt_rconn *rc;             /* borrowed */
     struct rt_publisher *pub;        /* borrowed */
-    char dirty[DIRTY_MAX][RT_TENANT_MAX + 1];
-    size_t ndirty;
-    bool overflow;
-    uint64_t next_snapshot_ms;
-    struct rt_metric *m_changes, *m_snapshots;
+    const struct rt_loop *loop;      /* borrowed */
+    struct rt_timer *timer;          /* owned: the slice timer; NULL once closed */
+    bool armed;
+    struct health_tenantset *dirty;    /* owned: tenants touched since the last tick */
+    struct health_tenantset *checking; /* owned: dirty tenants of an earlier tick, in slices */
+    size_t check_pos;
+    struct health_tenantset *pass; /* owned: the recent tenants of the current snapshot pass */
+    size_t pass_pos;
+    bool pass_snapshot; /* the pass publishes snapshots (leader) or only checks for changes */
+    bool listing;       /* the pass's ZRANGEBYSCORE is in flight */
+    uint64_t pass_started_ms, next_snapshot_ms;
+    size_t inflight;  /* checks awaiting their replies */
+    size_t slice_max; /* most tenants checked in one turn so far */
+    struct rt_metric *m_changes, *m_snapshots, *m_slice_max, *m_pass_ms, *m_behind;
 };
 
 /* One tenant being checked: report, status compare-and-set, publishes. */
@@ -134,37 +149,61 @@ struct check {
     char tenant[RT_TENANT_MAX + 1];
 };
 
+static void on_slice(void *arg);
+
 struct health_status_pub *health_status_pub_new(const struct health_config *cfg,
                                                 struct health_callstate *cs, struct rt_rconn *rc,
-                                                struct rt_publisher *pub, struct rt_metrics *m)
+                                                struct rt_publisher *pub,
+                                                const struct rt_loop *loop, struct rt_metrics *m)
 {
     struct health_status_pub *p = rt_xcalloc(1, sizeof(*p));
     p->cfg = cfg;
     p->cs = cs;
     p->rc = rc;
     p->pub = pub;
+    p->loop = loop;
+    p->timer = loop->ops->timer_new(loop->impl, on_slice, p);
+    p->dirty = health_tenantset_new();
+    p->checking = health_tenantset_new();
+    p->pass = health_tenantset_new();
     p->m_changes = rt_metrics_get(m, RT_METRIC_COUNTER, "rt_health_status_changes_total",
                                   "tenant status changes published", NULL, NULL, 0);
     p->m_snapshots = rt_metrics_get(m, RT_METRIC_COUNTER, "rt_health_snapshots_total",
                                     "health snapshots published", NULL, NULL, 0);
+    p->m_slice_max =
+        rt_metrics_get(m, RT_METRIC_GAUGE, "rt_health_check_slice_max",
+                       "most tenants checked in one timer turn since the start", NULL, NULL, 0);
+    p->m_pass_ms =
+        rt_metrics_get(m, RT_METRIC_GAUGE, "rt_health_snapshot_pass_ms",
+                       "duration of the last pass over the recent tenants (ms)", NULL, NULL, 0);
+    p->m_behind = rt_metrics_get(m, RT_METRIC_COUNTER, "rt_health_snapshot_passes_skipped_total",
+                                 "snapshot passes skipped because the previous one was unfinished",
+                                 NULL, NULL, 0);
     return p;
+}
+
+void health_status_pub_close(struct health_status_pub *p)
+{
+    if (p && p->timer) {
+        p->loop->ops->timer_free(p->timer);
+        p->timer = NULL;
+    }
 }
 
 void health_status_pub_free(struct health_status_pub *p)
 {
+    if (!p)
+        return;
+    health_status_pub_close(p);
+    health_tenantset_free(p->dirty);
+    health_tenantset_free(p->checking);
+    health_tenantset_free(p->pass);
     free(p);
 }
 
 void health_status_pub_dirty(struct health_status_pub *p, const char *tenant)
 {
-    for (size_t i = 0; i < p->ndirty; i++)
-        if (strcmp(p->dirty[i], tenant) == 0)
-            return;
-    if (p->ndirty == DIRTY_MAX) {
-        p->overflow = true;
-        return;
-    }
-    snprintf(p->dirty[p->ndirty++], RT_TENANT_MAX + 1, "%s", tenant);
+    health_tenantset_add(p->dirty, tenant);
 }
 
 static void on_health_published(int status, const char *id, void *arg)
@@ -194,6 +233,7 @@ static void publish_doc(struct check *k, const char *event)
 
 static void check_free(struct check *k)
 {
+    k->p->inflight--;
     json_decref(k->doc);
     free(k);
 }
@@ -249,30 +289,46 @@ static void check_tenant(struct health_status_pub *p, const char *tenant, bool s
     struct check *k = rt_xcalloc(1, sizeof(*k));
     k->p = p;
     k->snapshot = snapshot;
+    p->inflight++;
     snprintf(k->tenant, sizeof(k->tenant), "%s", tenant);
     if (health_callstate_report(p->cs, p->rc, tenant, rt_wall_ms(), on_check_report, k) != 0)
         check_free(k);
 }
 
-struct listing {
-    struct health_status_pub *p; /* borrowed */
-    bool snapshot;
-};
-
-static void on_tenants(redisAsyncContext *ac, void *r, void *privdata)
+static bool has_work(const struct health_status_pub *p)
 {
-    struct listing *l = privdata;
-    redisReply *reply = r;
-    (void)ac;
-    if (reply && reply->type == REDIS_REPLY_ARRAY)
-        for (size_t i = 0; i < reply->elements; i++)
-            if (reply->element[i]->type == REDIS_REPLY_STRING)
-                check_tenant(l->p, reply->element[i]->str, l->snapshot);
-    free(l);
+    return p->check_pos < health_tenantset_count(p->checking) ||
+           p->pass_pos < health_tenantset_count(p->pass);
 }
 
-/* Tenants with an event in the last hour, or long enough for an answered call still running. */
-static void check_recent(struct health_status_pub *p, bool snapshot)
+static void arm(struct health_status_pub *p, uint64_t ms)
+{
+    if (p->timer && !p->armed && has_work(p)) {
+        p->armed = true;
+        p->loop->ops->timer_start(p->timer, ms);
+    }
+}
+
+/* The recent tenants of a pass: copied (names only), then checked in slices. */
+static void on_tenants(redisAsyncContext *ac, void *r, void *privdata)
+{
+    struct health_status_pub *p = privdata;
+    redisReply *reply = r;
+    (void)ac;
+    p->listing = false;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY)
+        return;
+    health_tenantset_clear(p->pass);
+    p->pass_pos = 0;
+    for (size_t i = 0; i < reply->elements; i++)
+        if (reply->element[i]->type == REDIS_REPLY_STRING)
+            health_tenantset_add(p->pass, reply->element[i]->str);
+    arm(p, 0);
+}
+
+/* Lists the tenants with an event in the last hour, or long enough for an answered call still
+ * running, for a pass. */
+static void list_recent(struct health_status_pub *p, bool snapshot)
 {
     long long window = p->cfg->max_call_ms + p->cfg->grace_ms;
     if (window < 3600000)
@@ -280,12 +336,44 @@ static void check_recent(struct health_status_pub *p, bool snapshot)
     /* owner of the tenants index: drop tenants silent for 30 days */
     rt_rconn_cmd(p->rc, NULL, NULL, "ZREMRANGEBYSCORE %s -inf %lld", HEALTH_TENANTS_KEY,
                  (long long)rt_wall_ms() - 30LL * 86400 * 1000);
-    struct listing *l = rt_xcalloc(1, sizeof(*l));
-    l->p = p;
-    l->snapshot = snapshot;
-    if (rt_rconn_cmd(p->rc, on_tenants, l, "ZRANGEBYSCORE %s %lld +inf", HEALTH_TENANTS_KEY,
-                     (long long)rt_wall_ms() - window) != 0)
-        free(l);
+    if (rt_rconn_cmd(p->rc, on_tenants, p, "ZRANGEBYSCORE %s %lld +inf", HEALTH_TENANTS_KEY,
+                     (long long)rt_wall_ms() - window) == 0) {
+        p->listing = true;
+        p->pass_snapshot = snapshot;
+        p->pass_started_ms = rt_wall_ms();
+    }
+}
+
+/* One timer turn: at most SLICE_TENANTS checks, the dirty tenants first. */
+static void on_slice(void *arg)
+{
+    struct health_status_pub *p = arg;
+    size_t done = 0;
+    p->armed = false;
+    if (!rt_rconn_ready(p->rc))
+        return; /* the next tick re-arms */
+    while (done < SLICE_TENANTS && p->inflight < INFLIGHT_MAX) {
+        if (p->check_pos < health_tenantset_count(p->checking)) {
+            check_tenant(p, health_tenantset_get(p->checking, p->check_pos++), false);
+        } else if (p->pass_pos < health_tenantset_count(p->pass)) {
+            check_tenant(p, health_tenantset_get(p->pass, p->pass_pos++), p->pass_snapshot);
+            if (p->pass_pos == health_tenantset_count(p->pass)) {
+                uint64_t ms = rt_wall_ms() - p->pass_started_ms;
+                rt_metric_set(p->m_pass_ms, (double)ms);
+                RT_DEBUG("health.pass_done", "recent tenants checked",
+                         RT_LF_INT("tenants", (long long)p->pass_pos),
+                         RT_LF_INT("ms", (long long)ms), RT_LF_BOOL("snapshot", p->pass_snapshot));
+            }
+        } else {
+            break;
+        }
+        done++;
+    }
+    if (done > p->slice_max) {
+        p->slice_max = done;
+        rt_metric_set(p->m_slice_max, (double)done);
+    }
+    arm(p, SLICE_MS);
 }
 
 void health_status_pub_tick(struct health_status_pub *p, bool leader)
@@ -293,16 +381,24 @@ void health_status_pub_tick(struct health_status_pub *p, bool leader)
     uint64_t now = rt_wall_ms();
     if (!rt_rconn_ready(p->rc))
         return;
-    if (now >= p->next_snapshot_ms || p->overflow) {
-        bool snapshot = leader && now >= p->next_snapshot_ms;
-        if (now >= p->next_snapshot_ms)
-            p->next_snapshot_ms = now + (uint64_t)p->cfg->interval_ms;
-        check_recent(p, snapshot);
-        p->ndirty = 0;
-        p->overflow = false;
-        return;
+    /* the tenants touched since the last tick, once the previous ones are all checked */
+    if (p->check_pos == health_tenantset_count(p->checking) &&
+        health_tenantset_count(p->dirty) > 0) {
+        struct health_tenantset *t = p->checking;
+        p->checking = p->dirty;
+        p->dirty = t;
+        health_tenantset_clear(p->dirty);
+        p->check_pos = 0;
     }
-    for (size_t i = 0; i < p->ndirty; i++)
-        check_tenant(p, p->dirty[i], false);
-    p->ndirty = 0;
+    if (now >= p->next_snapshot_ms) {
+        p->next_snapshot_ms = now + (uint64_t)p->cfg->interval_ms;
+        if (p->listing || p->pass_pos < health_tenantset_count(p->pass)) {
+            rt_metric_inc(p->m_behind);
+            RT_WARN("health.pass_behind", "previous pass over the recent tenants unfinished",
+                    RT_LF_INT("left", (long long)(health_tenantset_count(p->pass) - p->pass_pos)));
+        } else {
+            list_recent(p, leader);
+        }
+    }
+    arm(p, 0);
 }

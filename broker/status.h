@@ -8,7 +8,9 @@
 #include "callstate.h"
 #include "config.h"
 #include "rates.h"
+#include "tenantset.h"
 
+#include "rt/loop.h"
 #include "rt/metrics.h"
 #include "rt/publish.h"
 #include "rt/rconn.h"
@@ -39,15 +41,21 @@ json_t *health_status_json(const struct health_report *r, const struct health_vi
 
 struct health_status_pub;
 
-/* Every pointer is borrowed. */
+/* Every pointer is borrowed; the loop runs the slice timer. */
 struct health_status_pub *health_status_pub_new(const struct health_config *cfg,
                                                 struct health_callstate *cs, struct rt_rconn *rc,
-                                                struct rt_publisher *pub, struct rt_metrics *m);
+                                                struct rt_publisher *pub,
+                                                const struct rt_loop *loop, struct rt_metrics *m);
+/* Frees the slice timer (before the loop goes); checks still in flight may finish after it. */
+void health_status_pub_close(struct health_status_pub *p);
+/* Accepts NULL. Free after the Redis connection (its pending callbacks use p). */
 void health_status_pub_free(struct health_status_pub *p);
-/* Remembers that a tenant's figures changed (checked on the next tick). */
+/* Remembers that a tenant's figures changed (checked from the next tick on). The set has no
+ * cap: it holds each touched tenant once. */
 void health_status_pub_dirty(struct health_status_pub *p, const char *tenant);
-/* Checks dirty tenants; every interval, the leader snapshots every recently active tenant (a
- * follower checks them for changes only). */
+/* Hands the tenants touched since the last tick to the slice timer; every interval, starts a
+ * pass over every recently active tenant, also in slices: the leader publishes snapshots, a
+ * follower checks for changes only. */
 void health_status_pub_tick(struct health_status_pub *p, bool leader);
 
 #endif

@@ -17,33 +17,35 @@ struct health_timeouts {
     const struct health_config *cfg; /* borrowed */
     struct health_callstate *cs;     /* borrowed */
     struct rt_rconn *rc;             /* borrowed */
-    struct rt_publisher *pub;        /* borrowed */
     void (*on_changed)(const char *tenant, void *arg);
     void *arg;       /* borrowed */
-    size_t inflight; /* the scan itself plus its publishes and marks */
-    struct rt_metric *m_emitted, *m_marked;
+    size_t inflight; /* the scan itself plus its timeout scripts */
+    struct rt_metric *m_emitted, *m_marked, *m_deferred;
 };
 
-/* One due call between its publish and its mark. */
+/* One due call while its timeout script runs. */
 struct due_call {
     struct health_timeouts *t; /* borrowed */
     char tenant[RT_TENANT_MAX + 1];
     char call_id[HEALTH_CALL_ID_MAX + 1];
-    bool published; /* this publish stored the event (not a duplicate) */
 };
 
 struct health_timeouts *health_timeouts_new(const struct health_config *cfg,
                                             struct health_callstate *cs, struct rt_rconn *rc,
-                                            struct rt_publisher *pub, struct rt_metrics *m,
+                                            struct rt_metrics *m,
                                             void (*on_changed)(const char *tenant, void *arg),
                                             void *arg)
 {
     struct health_timeouts *t = rt_xcalloc(1, sizeof(*t));
-    *t = (struct health_timeouts){cfg, cs, rc, pub, on_changed, arg, 0, NULL, NULL};
+    *t = (struct health_timeouts){cfg, cs, rc, on_changed, arg, 0, NULL, NULL, NULL};
     t->m_emitted = rt_metrics_get(m, RT_METRIC_COUNTER, "rt_health_timeouts_emitted_total",
                                   "call_timeout events published", NULL, NULL, 0);
     t->m_marked = rt_metrics_get(m, RT_METRIC_COUNTER, "rt_health_timeouts_marked_total",
                                  "calls marked timed out", NULL, NULL, 0);
+    t->m_deferred = rt_metrics_get(m, RT_METRIC_COUNTER, "rt_health_timeouts_deferred_total",
+                                   "due calls left for a later scan (consumer behind their "
+                                   "deadline, or the call changed since the scan)",
+                                   NULL, NULL, 0);
     return t;
 }
 
@@ -52,36 +54,32 @@ void health_timeouts_free(struct health_timeouts *t)
     free(t);
 }
 
-static void on_marked(const redisReply *reply, void *arg)
+/* Reply of the timeout script: {1, id, published}, {0} not due any more, {-1} not yet. */
+static void on_timeout(const redisReply *reply, void *arg)
 {
     struct due_call *d = arg;
-    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
-        rt_metric_inc(d->t->m_marked);
-        RT_INFO("call.timeout", "call timed out", RT_LF_STR("tenant", d->tenant),
-                RT_LF_STR("call_id", d->call_id), RT_LF_BOOL("published", d->published));
-        if (d->t->on_changed)
-            d->t->on_changed(d->tenant, d->t->arg);
+    struct health_timeouts *t = d->t;
+    t->inflight--;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements >= 1 &&
+        reply->element[0]->type == REDIS_REPLY_INTEGER) {
+        long long v = reply->element[0]->integer;
+        bool published = reply->elements == 3 && reply->element[2]->type == REDIS_REPLY_INTEGER &&
+                         reply->element[2]->integer == 1;
+        if (v == 1) {
+            rt_metric_inc(t->m_marked);
+            if (published)
+                rt_metric_inc(t->m_emitted);
+            RT_INFO("call.timeout", "call timed out", RT_LF_STR("tenant", d->tenant),
+                    RT_LF_STR("call_id", d->call_id), RT_LF_BOOL("published", published));
+            if (t->on_changed)
+                t->on_changed(d->tenant, t->arg);
+        } else if (v < 0) {
+            rt_metric_inc(t->m_deferred);
+        }
     } else if (reply && reply->type == REDIS_REPLY_ERROR) {
-        RT_WARN("health.mark_failed", "timeout mark failed", RT_LF_STR("reply", reply->str));
+        RT_WARN("health.timeout_failed", "timeout script failed", RT_LF_STR("reply", reply->str));
     }
-    d->t->inflight--;
-    free(d);
-}
-
-static void on_published(int status, const char *id, void *arg)
-{
-    struct due_call *d = arg;
-    (void)id;
-    if (status == 0 || status == RT_EDUPLICATE) {
-        d->published = status == 0;
-        if (status == 0)
-            rt_metric_inc(d->t->m_emitted);
-        if (health_callstate_mark(d->t->cs, d->t->rc, d->tenant, d->call_id, rt_wall_ms(),
-                                  on_marked, d) == 0)
-            return;
-    }
-    /* not published or not marked: the call stays due and the next scan retries */
-    d->t->inflight--;
+    /* not marked: the call stays in the due index and a later scan retries */
     free(d);
 }
 
@@ -106,11 +104,8 @@ static char *timeout_body(const char *tenant, const redisReply *const *f, const 
 static void emit(struct health_timeouts *t, const redisReply *const *f)
 {
     const char *tenant = f[0]->str, *call_id = f[1]->str, *reason;
-    char key[RT_KEY_MAX], dedupe[RT_KEY_MAX + HEALTH_CALL_ID_MAX + 16];
-    if (!rt_name_tenant_valid(tenant) || strlen(call_id) > HEALTH_CALL_ID_MAX ||
-        rt_name_key(key, sizeof(key), tenant, "calls") != 0)
+    if (!rt_name_tenant_valid(tenant) || strlen(call_id) > HEALTH_CALL_ID_MAX)
         return;
-    snprintf(dedupe, sizeof(dedupe), "rt:{%s}:h:tmo:%s", tenant, call_id);
     char *body = timeout_body(tenant, f, &reason);
     if (!body)
         return;
@@ -118,12 +113,12 @@ static void emit(struct health_timeouts *t, const redisReply *const *f)
     d->t = t;
     snprintf(d->tenant, sizeof(d->tenant), "%s", tenant);
     snprintf(d->call_id, sizeof(d->call_id), "%s", call_id);
-    struct rt_publish_req req = {.key = key,
-                                 .body = body,
-                                 .body_len = strlen(body),
-                                 .dedupe_key = dedupe,
-                                 .dedupe_ttl_s = (unsigned)t->cfg->call_ttl_s};
-    if (rt_publish(t->pub, &req, on_published, d) == 0)
+    struct health_timeout_req q = {.tenant = tenant,
+                                   .call_id = call_id,
+                                   .state = f[2]->str,
+                                   .started = f[4]->str,
+                                   .body = body};
+    if (health_callstate_timeout(t->cs, t->rc, &q, rt_wall_ms(), on_timeout, d) == 0)
         t->inflight++;
     else
         free(d);
