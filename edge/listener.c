@@ -55,9 +55,31 @@ static char *find_line(char *head, size_t len, const char *name, char **line_end
     return NULL;
 }
 
+/* Joins the kept subprotocols with sep into out (room for every entry of val and its sep). */
+static size_t join_kept(char *out, const char *const *kept, size_t n, const char *sep)
+{
+    size_t o = 0, sl = strlen(sep);
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strlen(kept[i]);
+        if (i) {
+            memcpy(out + o, sep, sl);
+            o += sl;
+        }
+        memcpy(out + o, kept[i], kl);
+        o += kl;
+    }
+    return o;
+}
+
+/* The rewritten line must never be longer than the original: the head is rewritten in place and
+ * the client chooses its spelling (a header of compact "a,a,a,rt.bearer.x" entries, a short
+ * token). The ", "-joined form is used when it fits, else the ","-joined form, which always does:
+ * it drops at least the bearer entry ("rt.bearer." and more) and its separator, and adds at most
+ * the "\r" of a bare "\n" line end. */
 size_t edge_listener_strip_bearer(char *head, size_t len, char **token)
 {
-    char *line_end, out[512];
+    static const char name[] = "Sec-WebSocket-Protocol:";
+    char *line_end;
     *token = NULL;
     char *line = find_line(head, len, "sec-websocket-protocol", &line_end);
     if (!line)
@@ -65,7 +87,8 @@ size_t edge_listener_strip_bearer(char *head, size_t len, char **token)
     char *v = line + strlen("sec-websocket-protocol:");
     size_t vlen = (size_t)(line_end - v);
     char *val = rt_xstrndup(v, vlen);
-    size_t o = 0;
+    const char **kept = rt_xcalloc(vlen / 2 + 1, sizeof(*kept)); /* entries are >= 1 byte + sep */
+    size_t nk = 0;
     char *save = NULL;
     for (char *p = strtok_r(val, ",\r\n", &save); p; p = strtok_r(NULL, ",\r\n", &save)) {
         while (*p == ' ' || *p == '\t')
@@ -80,21 +103,31 @@ size_t edge_listener_strip_bearer(char *head, size_t len, char **token)
                 *token = rt_xstrdup(p + 10);
             continue;
         }
-        if (o + n + 2 < sizeof(out)) {
-            o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", o ? ", " : "", p);
-        }
+        kept[nk++] = p;
     }
+    size_t old = (size_t)(line_end - line), rl = 0;
+    if (*token && nk) {
+        char *repl = rt_xmalloc(sizeof(name) + 1 + 2 * vlen + 2);
+        memcpy(repl, name, sizeof(name) - 1);
+        rl = sizeof(name) - 1;
+        repl[rl++] = ' ';
+        rl += join_kept(repl + rl, kept, nk, ", ");
+        if (rl + 2 > old) { /* the spaced form does not fit: the compact one does */
+            rl = sizeof(name) - 1;
+            rl += join_kept(repl + rl, kept, nk, ",");
+        }
+        repl[rl++] = '\r';
+        repl[rl++] = '\n';
+        RT_ASSERT(rl <= old); /* see above: the compact form is shorter than the original */
+        memmove(line + rl, line_end, len - (size_t)(line_end - head));
+        memcpy(line, repl, rl);
+        free(repl);
+    } else if (*token) { /* only the bearer entry: the header goes */
+        memmove(line, line_end, len - (size_t)(line_end - head));
+    }
+    free(kept);
     free(val);
-    if (!*token)
-        return len;
-    char repl[600];
-    size_t rl = o ? (size_t)snprintf(repl, sizeof(repl), "Sec-WebSocket-Protocol: %s\r\n", out) : 0;
-    size_t old = (size_t)(line_end - line);
-    size_t tail = len - (size_t)(line_end - head);
-    RT_ASSERT(rl <= old); /* the bearer entry alone is longer than what stays */
-    memmove(line + rl, line_end, tail);
-    memcpy(line, repl, rl);
-    return len - old + rl;
+    return *token ? len - old + rl : len;
 }
 
 /* ---- connections ---- */

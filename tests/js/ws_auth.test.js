@@ -125,6 +125,27 @@ L.main('ws_auth', async () => {
       const info = await c.closeCode(8000);
       L.eq([info.code, info.reason], [4001, 'token expired'], 'close');
     }],
+    ['compact subprotocol header with a short bearer entry: refused, the edge stays up', async () => {
+      // "a,...,a,rt.bearer.x": rejoining what stays with ", " is longer than the original line,
+      // which once aborted rt-edge before any authentication (every client dropped)
+      const net = require('net');
+      const head = 'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Protocol:a,a,a,a,a,a,a,a,a,a,a,a,a,rt.v1,rt.bearer.x\r\n\r\n';
+      const answer = await new Promise((resolve, reject) => {
+        const sock = net.connect(edge.port, '127.0.0.1', () => sock.write(head));
+        let got = '';
+        sock.on('data', (d) => { got += d.toString('latin1'); });
+        sock.on('close', () => resolve(got));
+        sock.on('error', reject);
+        setTimeout(() => sock.destroy(), 3000);
+      });
+      L.assert(answer.length > 0, 'an answer came back (the process did not abort)');
+      L.eq(edge.proc.exitCode, null, 'rt-edge still running');
+      L.eq((await L.httpGet(edge.port, '/healthz')).status, 200, '/healthz');
+      const ok = await L.connected(edge.port, L.mint({ sub: 'u-after' }));
+      ok.close();
+    }],
     ['a token never appears in the log', async () => {
       const t = L.mint({ sub: 'u-log' });
       const c = await L.connected(edge.port, t, viaQuery(t));

@@ -6,6 +6,7 @@
 
 #include "listener.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,12 +65,56 @@ static void test_untouched_without_bearer(void **state)
     free(out);
 }
 
+/* A compact header whose ", "-joined rewrite would be longer than the original (this aborted
+ * rt-edge before any authentication: one request took every connection down). */
+static void test_compact_header_never_grows(void **state)
+{
+    (void)state;
+    char *token;
+    char *out = strip("GET /ws HTTP/1.1\r\nSec-WebSocket-Protocol:a,a,a,a,a,a,a,a,a,a,a,a,a,"
+                      "rt.bearer.x\r\nX: y\r\n\r\n",
+                      &token);
+    assert_string_equal(token, "x");
+    assert_string_equal(out, "GET /ws HTTP/1.1\r\nSec-WebSocket-Protocol:a,a,a,a,a,a,a,a,a,a,a,a,a"
+                             "\r\nX: y\r\n\r\n");
+    free(out);
+    free(token);
+}
+
+/* Bare "\n" line ends, an empty token, many entries around it: every kept entry survives (no
+ * fixed-size buffer drops any) and the head never grows. */
+static void test_many_entries_bare_newlines(void **state)
+{
+    (void)state;
+    char in[8192], want[8192];
+    size_t o = (size_t)snprintf(in, sizeof(in), "GET /ws HTTP/1.1\nsec-websocket-protocol:");
+    size_t w = (size_t)snprintf(want, sizeof(want), "GET /ws HTTP/1.1\nSec-WebSocket-Protocol:");
+    for (int i = 0; i < 600; i++) {
+        o += (size_t)snprintf(in + o, sizeof(in) - o, "%s%d", i ? "," : "", i % 10);
+        w += (size_t)snprintf(want + w, sizeof(want) - w, "%s%d", i ? "," : "", i % 10);
+        if (i == 300)
+            o += (size_t)snprintf(in + o, sizeof(in) - o, ",rt.bearer.");
+    }
+    snprintf(in + o, sizeof(in) - o, "\nX: y\n\n");
+    snprintf(want + w, sizeof(want) - w, "\r\nX: y\n\n");
+    char *token;
+    char *out = strip(in, &token);
+    assert_non_null(token);
+    assert_string_equal(token, "");
+    assert_true(strlen(out) <= strlen(in));
+    assert_string_equal(out, want);
+    free(out);
+    free(token);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bearer_moved_out),
         cmocka_unit_test(test_header_removed_when_only_bearer_and_case),
         cmocka_unit_test(test_untouched_without_bearer),
+        cmocka_unit_test(test_compact_header_never_grows),
+        cmocka_unit_test(test_many_entries_bare_newlines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
