@@ -189,5 +189,10 @@ struct rt_msg *edge_native_event(const char *channel, const json_t *env)
     if (ts)
         json_object_set(o, "ts", ts);
     json_object_set(o, "data", data);
-    return frame(o);
+    struct rt_msg *m = frame(o);
+    /* an event (counted in rt_edge_events_out_total) whose creation time is not known yet: the
+     * live path sets it from `ts`; replayed and gap-filled events keep 1, no latency sample */
+    if (m)
+        m->origin_ms = 1;
+    return m;
 }

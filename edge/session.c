@@ -786,7 +786,9 @@ static void sweep_one(struct edge_session *s, uint64_t now, int64_t now_s, uint6
         }
         break;
     case EDGE_SESSION_OPEN:
-        if (now_s >= s->exp_s) {
+        /* the same clock-skew allowance as at connect: a token accepted within it is not
+         * closed a moment later */
+        if (now_s >= s->exp_s + (int64_t)s->e->cfg->jwt.leeway_s) {
             auth_failed(s, "expired_live", "token expired");
             return;
         }

@@ -120,6 +120,16 @@ L.main('ws_auth', async () => {
       c.send({ type: 'auth', token: L.mint({ sub: 'u-a', org_id: 'other' }) });
       L.eq((await c.closeCode()).code, 4001, 'close code');
     }],
+    ['a token accepted within the clock-skew allowance stays open until exp + leeway', async () => {
+      const t0 = Date.now();
+      const c = await L.connected(edge.port, L.mint({ exp: L.now() }));
+      await L.sleep(800);
+      c.send({ type: 'ping', ref: 'skew' });
+      L.eq((await c.type('pong')).ref, 'skew', 'still open after exp (leeway 2 s)');
+      const info = await c.closeCode(6000);
+      L.eq([info.code, info.reason], [4001, 'token expired'], 'closed at exp + leeway');
+      L.assert(Date.now() - t0 >= 1000, 'not before the leeway ran out: ' + (Date.now() - t0) + ' ms');
+    }],
     ['token expiry on a live connection closes 4001 token expired', async () => {
       const c = await L.connected(edge.port, L.mint({ exp: L.now() + 1 }));
       const info = await c.closeCode(8000);

@@ -20,6 +20,16 @@ function silentClient(port, token) {
   });
 }
 
+// /readyz during a drain: its status, or 'refused' when the listener is closed already
+async function readyzWhileDraining(port) {
+  try {
+    return (await L.httpGet(port, '/readyz')).status;
+  } catch (e) {
+    if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET') return 'refused';
+    throw e;
+  }
+}
+
 async function setup() {
   redis = await new L.Redis(L.redisPort()).connect();
   const dir = L.tmpdir('flow');
@@ -94,6 +104,10 @@ async function setup() {
       const unauth = L.Client.open(edge.port, {});
       await unauth.opened;
       edge.proc.kill('SIGTERM');
+      await L.waitFor(() => edge.logHas(/"process.draining"/), 3000, 'draining');
+      // the balancer must take it out: /readyz answers 503, or the listener is already closed
+      const probe = await readyzWhileDraining(edge.port);
+      L.assert(probe === 503 || probe === 'refused', '/readyz while draining: ' + probe);
       const afters = [];
       for (const c of cs) {
         const m = await c.type('reconnect');
@@ -114,14 +128,12 @@ async function setup() {
       await L.sleep(100);
       edge.proc.kill('SIGTERM');
       await L.waitFor(() => edge.logHas(/"process.draining"/), 3000, 'draining');
-      let refused = false;
-      try {
-        const c = L.Client.open(edge.port, { token: L.mint() });
-        await c.opened;
-        await c.closeCode(2000);
-        refused = true;
-      } catch (e) { refused = true; }
-      L.assert(refused, 'no new session while draining');
+      const probe = await readyzWhileDraining(edge.port);
+      L.assert(probe === 503 || probe === 'refused', '/readyz while draining: ' + probe);
+      const c = L.Client.open(edge.port, { token: L.mint() });
+      c.opened.catch(() => {});
+      await L.sleep(1000);
+      L.assert(!c.msgs.some((m) => m && m.type === 'connected'), 'no new session while draining');
       const t0 = Date.now();
       const r = await edge.exit;
       L.eq(r.code, 0, 'exit status');

@@ -175,10 +175,12 @@ async function setup() {
       const missed = [];
       for (let i = 0; i < 1000; i++) missed.push(await L.publish(redis, T, ch, 'INSERT', { record: { i } }));
       const d = await L.connected(edge.port, tok('m1'));
+      const out0 = await L.metric(edge.port, 'rt_edge_events_out_total');
       const r = await d.subscribe(ch, { since: first });
       L.eq([r.type, r.offset], ['subscribed', missed[999]], 'subscribed, offset = newest');
       await L.waitFor(() => eventIds(d, ch).length >= 1000, 10000, '1,000 replayed events');
       L.eq(eventIds(d, ch), missed, 'the 1,000 missed events, in order, once');
+      L.eq(await L.metric(edge.port, 'rt_edge_events_out_total') - out0, 1000, 'replayed events counted as events out');
       const live = [];
       for (let i = 0; i < 3; i++) live.push(await L.publish(redis, T, ch, 'INSERT', { record: { live: i } }));
       await L.waitFor(() => eventIds(d, ch).length >= 1003, 5000, 'live events');
