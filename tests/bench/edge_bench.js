@@ -2,7 +2,10 @@
 // rt-edge benchmark: prints figures, asserts nothing about time.
 //   node tests/bench/edge_bench.js [--conns 10000] [--tenants 100] [--workers 2]
 //        [--rate 50000] [--seconds 10] [--steps 50000,100000,150000] [--client node|c]
-//        [--tick-ms 10]
+//        [--tick-ms 10] [--edges 1]
+// --edges N starts N rt-edge processes, each on its own port (the deployment of docs/SCALING.md:
+// one process per core behind the balancer); client process k connects to edge k % N, so every
+// edge holds connections of every tenant; CPU and RSS figures are summed over the edges.
 // --client c uses the C load client (build/tests/bench/edge_client/bench_edge_client: one epoll
 // loop per process, a few µs of CPU per received frame) instead of Node's `ws` package, so the
 // load client takes less of the two cores that rt-edge and Redis also need.
@@ -25,6 +28,7 @@ const STEPS = (args.steps || '5000,10000,20000,30000,40000').split(',').map(Numb
 const CLIENT = args.client || 'node';
 // publishes go out every TICK_MS in one pipelined batch: smaller ticks mean smaller bursts
 const TICK_MS = +(args['tick-ms'] || 10);
+const EDGES = +(args.edges || 1);
 const HZ = 100; // clock ticks per second (getconf CLK_TCK)
 const now = () => performance.timeOrigin + performance.now();
 
@@ -146,18 +150,28 @@ async function main() {
   execFileSync('bash', [FIX, 'start', rdir, 'private']);
   process.on('exit', () => { try { execFileSync('bash', [FIX, 'stop', rdir]); } catch (e) { /* gone */ } });
   const rport = parseInt(fs.readFileSync(path.join(rdir, 'port'), 'utf8'), 10);
-  const eport = await L.freePort();
-  const edge = new L.Edge(L.baseEnv(dir, {
-    RT_REDIS_URL: `redis://127.0.0.1:${rport}/0`, RT_LOG_LEVEL: 'warn', RT_EDGE_LISTEN: `127.0.0.1:${eport}`,
-  }));
-  edge.knownPort = eport;
-  await edge.start();
+  if (WORKERS % EDGES) throw new Error('--workers must be a multiple of --edges');
+  const edges = [];
+  for (let k = 0; k < EDGES; k++) {
+    const eport = await L.freePort();
+    const edir = path.join(dir, 'e' + k);
+    fs.mkdirSync(edir);
+    const edge = new L.Edge(L.baseEnv(edir, {
+      RT_REDIS_URL: `redis://127.0.0.1:${rport}/0`, RT_LOG_LEVEL: 'warn', RT_EDGE_LISTEN: `127.0.0.1:${eport}`,
+    }));
+    edge.knownPort = eport;
+    await edge.start();
+    edges.push(edge);
+  }
+  const edge = edges[0];
+  const edgeCpu = () => edges.reduce((a, e) => a + cpuMs(e.proc.pid), 0);
+  const edgeRss = () => edges.reduce((a, e) => a + rssKb(e.proc.pid), 0);
   const redis = await new L.Redis(rport).connect();
   redis.sha = await redis.cmd('SCRIPT', 'LOAD', L.SCRIPT);
-  console.log(`# rt-edge bench: ${CONNS} connections, ${TENANTS} tenants, ${WORKERS} client processes (${CLIENT === 'c' ? 'C client' : 'Node ws'}), publisher tick ${TICK_MS} ms, load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`# rt-edge bench: ${CONNS} connections, ${TENANTS} tenants, ${WORKERS} client processes (${CLIENT === 'c' ? 'C client' : 'Node ws'}), ${EDGES} rt-edge process(es), publisher tick ${TICK_MS} ms, load ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 
   await L.sleep(500);
-  const rss0 = rssKb(edge.proc.pid);
+  const rss0 = edgeRss();
   const workers = Array.from({ length: WORKERS }, (_, k) => (CLIENT === 'c' ? new CWorker(dir, k) : fork(__filename, ['--worker'])));
   // tokens minted up front (client cost, not measured): RS256, one user per connection
   const specs = Array.from({ length: WORKERS }, () => []);
@@ -165,20 +179,20 @@ async function main() {
     const tenant = 't' + (i % TENANTS), sub = 'u' + i;
     specs[i % WORKERS].push({ token: L.mint({ sub, org_id: tenant, exp: L.now() + 7200 }, { alg: 'RS256' }) });
   }
-  const cpuSetup0 = cpuMs(edge.proc.pid);
+  const cpuSetup0 = edgeCpu();
   const t0 = Date.now();
-  const done = await Promise.all(workers.map((w, k) => ask(w, { cmd: 'connect', port: edge.port, specs: specs[k] }, 'connected')));
+  const done = await Promise.all(workers.map((w, k) => ask(w, { cmd: 'connect', port: edges[k % EDGES].port, specs: specs[k] }, 'connected')));
   const setupS = (Date.now() - t0) / 1000;
-  const setupCpu = cpuMs(edge.proc.pid) - cpuSetup0;
+  const setupCpu = edgeCpu() - cpuSetup0;
   const n = done.reduce((a, d) => a + d.n, 0);
   console.log(`connection setup (RS256 + 2 subscriptions): ${n} in ${setupS.toFixed(2)} s = ${(n / setupS).toFixed(0)}/s wall; rt-edge CPU ${(setupCpu / n * 1000).toFixed(0)} us/connection = ${(n / (setupCpu / 1000)).toFixed(0)}/s per core`);
   await L.sleep(3000);
-  const rss1 = rssKb(edge.proc.pid);
+  const rss1 = edgeRss();
   console.log(`memory: RSS ${rss0} KiB idle -> ${rss1} KiB with ${n} connections = ${((rss1 - rss0) * 1024 / n).toFixed(0)} bytes per idle connection`);
 
   async function measure(rate, seconds) {
     await Promise.all(workers.map((w) => ask(w, { cmd: 'reset' }, 'reset')));
-    const e0 = cpuMs(edge.proc.pid), w0 = workers.map((w) => cpuMs(w.pid)), r0 = cpuMs(process.pid);
+    const e0 = edgeCpu(), w0 = workers.map((w) => cpuMs(w.pid)), r0 = cpuMs(process.pid);
     const s0 = Date.now();
     const pubs = await publishAt(redis, rate, seconds);
     const wall = (Date.now() - s0) / 1000;
@@ -194,7 +208,7 @@ async function main() {
     }
     const count = reps.reduce((a, r) => a + r.count, 0);
     const lat = [].concat(...reps.map((r) => r.lat)).sort((a, b) => a - b);
-    const ecpu = cpuMs(edge.proc.pid) - e0;
+    const ecpu = edgeCpu() - e0;
     const wcpu = workers.reduce((a, w, k) => a + cpuMs(w.pid) - w0[k], 0);
     return { rate, pubs, count, wall, perSec: Math.min(count, expected) / wall, usPer: ecpu * 1000 / count, edgeCore: ecpu / 1000 / wall, clientCore: wcpu / 1000 / wall,
       pubCore: (cpuMs(process.pid) - r0) / 1000 / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), expected };
@@ -209,11 +223,12 @@ async function main() {
   const base = await measure(RATE, SECONDS);
   console.log('fan-out ' + fmt(base));
   console.log(best ? `highest sustained rate with p99 < 10 ms: ${best.perSec.toFixed(0)} deliveries/s` : 'no step met p99 < 10 ms');
-  const slow = await L.metric(edge.port, 'rt_edge_slow_consumer_closes_total');
+  let slow = 0;
+  for (const e of edges) slow += +(await L.metric(e.port, 'rt_edge_slow_consumer_closes_total'));
   console.log(`slow-consumer closes during the run: ${slow}`);
   workers.forEach((w) => w.send({ cmd: 'close' }));
   redis.close();
-  await edge.stop();
+  for (const e of edges) await e.stop();
   process.exit(0);
 }
 
