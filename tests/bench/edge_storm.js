@@ -41,6 +41,7 @@ if (process.argv[2] === '--worker') {
   const WebSocket = require('../js/node_modules/ws');
   let port = 0;
   const clients = [];
+  const errorKinds = {}; // "code: message" -> count, of the error replies this worker got
   const backoff = (n) => Math.min(30000, 1000 * 2 ** n) * (1 + 0.3 * Math.random());
   function open(c) {
     c.live = false;
@@ -66,6 +67,7 @@ if (process.argv[2] === '--worker') {
         c.resyncs++;
       } else if (o.type === 'error') {
         c.errors++;
+        errorKinds[`${o.code}: ${o.message}`] = (errorKinds[`${o.code}: ${o.message}`] || 0) + 1;
         setTimeout(() => { if (c.ws === ws && ws.readyState === 1) ws.send(JSON.stringify(Object.assign({ type: 'subscribe', ref: 's', channel: 'tenant' }, c.last ? { since: c.last } : {}))); }, 200);
       }
     });
@@ -109,7 +111,7 @@ if (process.argv[2] === '--worker') {
         ids += got.length;
         if (got.length !== want.length || got.some((x, k) => x !== want[k])) bad++;
       }
-      process.send({ cmd: 'check', gaps, dups, resyncs, errors, bad, ids });
+      process.send({ cmd: 'check', gaps, dups, resyncs, errors, bad, ids, kinds: errorKinds });
     } else if (m.cmd === 'close') {
       for (const c of clients) { c.stopped = true; try { c.ws.terminate(); } catch (e) { /* gone */ } }
       process.exit(0);
@@ -223,6 +225,9 @@ async function main() {
   const sum = (k) => res.reduce((a, r) => a + r[k], 0);
   console.log(`events: ${published} published (${pubErrors} errors), ${sum('ids')} delivered; gaps ${sum('gaps')}, duplicates ${sum('dups')}, resync_required ${sum('resyncs')}, ` +
     `subscribe errors ${sum('errors')}, clients whose ids differ from the stream ${sum('bad')}`);
+  const kinds = {};
+  for (const r of res) for (const [k, v] of Object.entries(r.kinds)) kinds[k] = (kinds[k] || 0) + v;
+  if (Object.keys(kinds).length) console.log('subscribe errors by kind: ' + JSON.stringify(kinds));
   if (sum('gaps') || sum('dups') || sum('resyncs') || sum('bad')) failed = true;
   console.log(`load after: ${load()}`);
   workers.forEach((w) => w.send({ cmd: 'close' }));

@@ -6,6 +6,7 @@
 set -euo pipefail
 build=$(cd "${1:?build dir}" && pwd)
 secs=${2:-8}
+command -v wrk >/dev/null || { echo "ingest_bench: wrk is needed (apt-get install wrk)" >&2; exit 2; }
 src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/rt-ingest-bench.XXXXXX)
 pid=
@@ -22,7 +23,7 @@ echo "{\"tenants\":{\"bench\":[\"sha256:$(printf %s $key | sha256sum | cut -d' '
 echo '{"tenants":{"bench":{"twilio":{"auth_tokens":["12345"]}}}}' >"$work/secrets.json"
 RT_REDIS_URL=redis://127.0.0.1:$rport/0 RT_INGEST_LISTEN=127.0.0.1:0 \
     RT_WEBHOOK_SECRETS=$work/secrets.json RT_API_KEYS=$work/keys.json \
-    RT_PUBLIC_URL=https://hooks.example.com RT_INGEST_RATE=100000000 \
+    RT_PUBLIC_URL=https://hooks.example.com RT_INGEST_RATE=100000000 RT_INGEST_WEBHOOK_RATE=0 \
     RT_INGEST_RATE_BURST=100000000 "$build/ingest/rt-ingest" 2>"$work/ingest.log" &
 pid=$!
 for _ in $(seq 1 100); do grep -q process.ready "$work/ingest.log" 2>/dev/null && break; sleep 0.05; done
