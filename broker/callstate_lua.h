@@ -32,6 +32,19 @@
     "local function call_unpack(v)\n" \
     "  return string.match(v or '', CALL_PAT)\n" \
     "end\n" \
+    "-- Upgrade: rt-health before the records kept a call in the hash rt:{t}:h:call:<id> (live\n" \
+    "-- ones without TTL). A call found only there is moved to its record when next touched, so\n" \
+    "-- no call counts twice. The old hash's name for a record key, and that call packed or nil:\n" \
+    "local function call_legacy_key(key)\n" \
+    "  return (string.gsub(key, '}:h:c:', '}:h:call:', 1))\n" \
+    "end\n" \
+    "local function call_legacy(lkey)\n" \
+    "  local h = redis.call('HMGET', lkey, 'state', 'rank', 'started', 'last', 'answered',\n" \
+    "                       'ended', 'outcome', 'provider', 'tmo_min')\n" \
+    "  if not h[1] then return nil end\n" \
+    "  for i = 1, 9 do h[i] = h[i] or '' end\n" \
+    "  return table.concat(h, '|')\n" \
+    "end\n" \
 
 #define HEALTH_LUA_COMMON \
     "local function bucket(prefix, ms, field, by, ttl)\n" \
@@ -172,6 +185,22 @@ static const char health_lua_apply[] =
     "end\n"
     "local recs = {}\n"
     "if #keys > 0 then recs = redis.call('MGET', unpack(keys)) end\n"
+    "-- calls unknown here may still be old hashes (upgrade): one EXISTS for them all, which\n"
+    "-- finds none once the old hashes are gone; legacy[i] names the old hash of call i, deleted\n"
+    "-- below\n"
+    "local unknown, legacy = {}, {}\n"
+    "for i = 1, #keys do\n"
+    "  if not recs[i] then unknown[#unknown + 1] = call_legacy_key(keys[i]) end\n"
+    "end\n"
+    "if #unknown > 0 and redis.call('EXISTS', unpack(unknown)) > 0 then\n"
+    "  for i = 1, #keys do\n"
+    "    if not recs[i] then\n"
+    "      local lk = call_legacy_key(keys[i])\n"
+    "      local r = call_legacy(lk)\n"
+    "      if r then recs[i], legacy[i] = r, lk end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
     "\n"
     "local function deadline(started, answered, rank)\n"
     "  local d\n"
@@ -231,7 +260,7 @@ static const char health_lua_apply[] =
     "\n"
     "-- the due index changes of the whole batch, sent as one ZADD and one ZREM at the end, and\n"
     "-- the live calls' records, sent as one MSET\n"
-    "local dueadd, duerem, mset = {KEYS[2]}, {KEYS[2]}, {}\n"
+    "local dueadd, duerem, mset, dels = {KEYS[2]}, {KEYS[2]}, {}, {}\n"
     "p = 11 + n\n"
     "while p <= #ARGV do\n"
     "  local t, ncalls = ARGV[p], tonumber(ARGV[p + 1])\n"
@@ -272,7 +301,8 @@ static const char health_lua_apply[] =
     "          end\n"
     "        end\n"
     "      end\n"
-    "      if next(w) then\n"
+    "      local lk = legacy[ki]\n"
+    "      if next(w) or lk then\n"
     "        local rec = (w.state or st or '') .. '|' .. (w.rank or rk or '') .. '|' ..\n"
     "                    (w.started or sa or '') .. '|' .. (w.last or la or '') .. '|' ..\n"
     "                    (w.answered or an or '') .. '|' .. (w.ended or en or '') .. '|' ..\n"
@@ -285,10 +315,19 @@ static const char health_lua_apply[] =
     "        elseif c.rank < 4 then\n"
     "          mset[#mset + 1] = keys[ki]\n"
     "          mset[#mset + 1] = rec\n"
+    "        elseif lk then\n"
+    "          -- an ended call moved from its old hash keeps the hash's remaining TTL\n"
+    "          local ms = redis.call('PTTL', lk)\n"
+    "          if ms > 0 then\n"
+    "            redis.call('SET', keys[ki], rec, 'PX', ms)\n"
+    "          else\n"
+    "            redis.call('SET', keys[ki], rec, 'EX', ttl)\n"
+    "          end\n"
     "        else\n"
     "          -- an ended call that only gained a field (a late answer time) keeps its TTL\n"
     "          redis.call('SET', keys[ki], rec, 'KEEPTTL')\n"
     "        end\n"
+    "        if lk then dels[#dels + 1] = lk end\n"
     "      end\n"
 
     "      local live1 = c.rank < 4\n"
@@ -373,6 +412,7 @@ static const char health_lua_apply[] =
     "  end\n"
     "end\n"
     "if #mset > 0 then redis.call('MSET', unpack(mset)) end\n"
+    "if #dels > 0 then redis.call('DEL', unpack(dels)) end\n"
     "if #dueadd > 1 then redis.call('ZADD', unpack(dueadd)) end\n"
     "if #duerem > 1 then redis.call('ZREM', unpack(duerem)) end\n"
     "return out\n";
@@ -401,6 +441,16 @@ static const char health_lua_due[] =
     "if #keys > 0 then recs = redis.call('MGET', unpack(keys)) end\n"
     "for i, member in ipairs(m) do\n"
     "  local t = ts[i]\n"
+    "  if not recs[i] then\n"
+    "    -- a live call still in its old hash (upgrade) moves to its record, without TTL\n"
+    "    local lk = call_legacy_key(keys[i])\n"
+    "    local r = call_legacy(lk)\n"
+    "    if r and (tonumber(string.match(r, '^[^|]*|([^|]*)')) or 4) < 4 then\n"
+    "      redis.call('SET', keys[i], r)\n"
+    "      redis.call('DEL', lk)\n"
+    "      recs[i] = r\n"
+    "    end\n"
+    "  end\n"
     "  local st, rk, sa, la, an, en, oc, pr = call_unpack(recs[i])\n"
     "  local rank = tonumber(rk)\n"
     "  if not rank or rank >= 4 then\n"

@@ -1001,6 +1001,68 @@ static void scenario_restart(void)
     CHECK(strcmp(ref, got) == 0, "counts differ with two instances:\n ref %s\n got %s", ref, got);
 }
 
+/* Upgrade from the call hashes (rt:{t}:h:call:<id>) to the call records: calls left by the old
+ * rt-health, written here as it wrote them, are moved to records when next touched and never
+ * counted twice; a live one that gets no more events still times out exactly once. */
+static void scenario_upgrade(void)
+{
+    static const char *const env[] = {"RT_HEALTH_RING_TIMEOUT_MS=500", "RT_HEALTH_GRACE_MS=1000",
+                                      "RT_HEALTH_TICK_MS=50", NULL};
+    struct rt_test_proc a;
+    redis_start();
+    uint64_t t0 = wall_ms(), old = t0 - 10000;
+    /* live1 ringing (its end comes after the upgrade), live2 initiated and overdue (no more
+     * events), done ended (a provider retry of its end comes after the upgrade) */
+    freeReplyObject(cmd("HSET rt:{up}:h:call:live1 rank 2 state ringing started %llu last %llu "
+                        "provider twilio",
+                        (unsigned long long)t0, (unsigned long long)t0));
+    freeReplyObject(cmd("HSET rt:{up}:h:call:live2 rank 1 state initiated started %llu last %llu "
+                        "provider twilio",
+                        (unsigned long long)old, (unsigned long long)old));
+    freeReplyObject(cmd("HSET rt:{up}:h:call:done rank 4 state ended started %llu last %llu "
+                        "ended %llu outcome completed provider twilio",
+                        (unsigned long long)old, (unsigned long long)old, (unsigned long long)old));
+    freeReplyObject(cmd("EXPIRE rt:{up}:h:call:done 1000"));
+    freeReplyObject(cmd("ZADD rt:health:due %llu up\nlive1 %llu up\nlive2",
+                        (unsigned long long)t0 + 1500, (unsigned long long)old + 1500));
+    freeReplyObject(cmd("HSET rt:{up}:h:tenant calls 3 events 5 active 2"));
+    publish("up", "call_ended", "live1", "ended", "completed", t0 + 1, "twilio", t0 + 1);
+    publish("up", "call_ended", "done", "ended", "completed", t0 + 1, "twilio", t0 + 1);
+    int port = health_start(&a, env);
+
+    CHECK(WAIT_UNTIL(call_is("up", "live2", "state", "timed_out"), 5000),
+          "old live call not timed out");
+    CHECK(WAIT_UNTIL(group_backlog() == 0, 5000), "backlog");
+    CHECK(call_is("up", "live1", "state", "ended") &&
+              call_is("up", "live1", "outcome", "completed"),
+          "old live call not ended");
+    CHECK(call_is("up", "live1", "provider", "twilio"), "old fields lost");
+    char started[32];
+    snprintf(started, sizeof(started), "%llu", (unsigned long long)old);
+    CHECK(call_is("up", "done", "state", "ended") && call_is("up", "done", "started", started),
+          "old ended call not moved");
+    long long ttl = cmd_int("TTL rt:{up}:h:c:done");
+    CHECK(ttl > 0 && ttl <= 1000, "moved ended call: TTL %lld, not the old hash's", ttl);
+    CHECK(cmd_int("TTL rt:{up}:h:c:live1") > 0 && cmd_int("TTL rt:{up}:h:c:live2") > 0,
+          "ended calls without TTL");
+    CHECK(cmd_int("EXISTS rt:{up}:h:call:live1 rt:{up}:h:call:live2 rt:{up}:h:call:done") == 0,
+          "old hashes left");
+    sleep_ms(300); /* more scans */
+    CHECK(timeouts_emitted("up", "live2") == 1, "live2: %d call_timeout events",
+          timeouts_emitted("up", "live2"));
+    CHECK(timeouts_emitted("up", "live1") == 0, "live1 timed out");
+    CHECK(cmd_int("ZCARD rt:health:due") == 0, "due index not empty");
+    json_t *o = check_tenant(port, "up");
+    CHECK(jint(o, "total_calls") == 3, "total_calls %lld: a call counted twice",
+          jint(o, "total_calls"));
+    CHECK(jint(o, "active_calls") == 0, "active %lld", jint(o, "active_calls"));
+    /* live1's end and live2's timeout; the retried end of done counts nothing */
+    CHECK(jint(json_object_get(o, "terminal_calls"), "5m") == 2, "terminal 5m %lld",
+          jint(json_object_get(o, "terminal_calls"), "5m"));
+    json_decref(o);
+    CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health exit");
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -1009,7 +1071,8 @@ int main(int argc, char **argv)
     } scenarios[] = {{"timeouts", scenario_timeouts},   {"backlog", scenario_backlog},
                      {"staleness", scenario_staleness}, {"rates", scenario_rates},
                      {"auth", scenario_auth},           {"readyz", scenario_readyz},
-                     {"restart", scenario_restart},     {"scale", scenario_scale}};
+                     {"restart", scenario_restart},     {"scale", scenario_scale},
+                     {"upgrade", scenario_upgrade}};
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc != 2) {
         fprintf(stderr, "usage: test_health <scenario>\n");
