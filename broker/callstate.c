@@ -320,7 +320,7 @@ int health_callstate_timeout(struct health_callstate *cs, struct rt_rconn *rc,
         calls[RT_KEY_MAX], dedupe[RT_KEY_MAX + HEALTH_CALL_ID_MAX + 16], minid[32];
     if (rt_name_key(calls, sizeof(calls), q->tenant, "calls") != 0)
         return RT_EINVAL;
-    snprintf(call, sizeof(call), "rt:{%s}:h:call:%s", q->tenant, q->call_id);
+    snprintf(call, sizeof(call), "rt:{%s}:h:c:%s", q->tenant, q->call_id);
     snprintf(dedupe, sizeof(dedupe), "rt:{%s}:h:tmo:%s", q->tenant, q->call_id);
     tenant_key(tk, sizeof(tk), q->tenant, "tenant");
     tenant_key(prefix, sizeof(prefix), q->tenant, "");

@@ -10,6 +10,11 @@
 #    ringing, and so on (each event of a batch is another call, as with many concurrent calls).
 #    BENCH_STATS=<regex> picks the INFO commandstats lines printed (default evalsha|xreadgroup;
 #    "." prints all, including the commands the scripts ran).
+#    BENCH_CALLGRIND=1 runs redis-server under valgrind's callgrind instead and prints the
+#    instructions it executed while rt-health applied the events, per event: unlike the CPU
+#    time, this does not move with the machine's load, so two builds compare within 1%
+#    (rt-health's tick is then 60 s, so no status check runs meanwhile; use fewer events, e.g.
+#    10000: valgrind is about 50 times slower; the rate and CPU figures mean nothing then).
 # 2. GET /api/calls/health-check (admin key) and GET /readyz under wrk (if installed): paced
 #    near the issue's target rates, then closed-loop at 8 and 32 connections (saturation).
 set -euo pipefail
@@ -21,14 +26,37 @@ case "$order" in calls | spread) ;; *) echo "order must be calls or spread" >&2;
 src=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$(mktemp -d /tmp/rt-bench-health.XXXXXX)
 hpid=
+vpid=
 cleanup() {
     cp "$dir/health.log" /tmp/rt-bench-health.last.log 2>/dev/null || true
     [ -n "$hpid" ] && kill "$hpid" 2>/dev/null && wait "$hpid" 2>/dev/null || true
-    bash "$src/tests/fixtures/redis.sh" stop "$dir" >/dev/null 2>&1 || true
+    if [ -n "$vpid" ]; then
+        kill "$vpid" 2>/dev/null && wait "$vpid" 2>/dev/null || true
+    else
+        bash "$src/tests/fixtures/redis.sh" stop "$dir" >/dev/null 2>&1 || true
+    fi
 }
 trap cleanup EXIT
-bash "$src/tests/fixtures/redis.sh" start "$dir" private
-port=$(cat "$dir/port")
+extra_env=()
+if [ -n "${BENCH_CALLGRIND:-}" ]; then
+    command -v valgrind >/dev/null || { echo "BENCH_CALLGRIND needs valgrind" >&2; exit 2; }
+    port=$((20000 + RANDOM % 40000))
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$dir/callgrind.out" \
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+        >"$dir/redis.log" 2>&1 &
+    vpid=$!
+    for _ in $(seq 1 300); do
+        [ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ] && break
+        sleep 0.1
+    done
+    # the port may belong to someone else's server: only ours counts
+    redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' |
+        grep -qx "process_id:$vpid" || { echo "valgrind redis-server did not start" >&2; exit 1; }
+    extra_env=(RT_HEALTH_TICK_MS=60000 RT_HEALTH_INTERVAL_MS=3600000)
+else
+    bash "$src/tests/fixtures/redis.sh" start "$dir" private
+    port=$(cat "$dir/port")
+fi
 rc() { redis-cli -h 127.0.0.1 -p "$port" "$@"; }
 
 ts=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
@@ -58,9 +86,10 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 redis_cpu() { rc INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(sys|user):/ { t += $2 } END { printf "%d", t * 1000000 }'; }
 rcpu0=$(redis_cpu)
+[ -n "$vpid" ] && callgrind_control -i on "$vpid" >/dev/null
 start=$(date +%s%N)
-RT_REDIS_URL="redis://127.0.0.1:$port/0" RT_HEALTH_LISTEN=127.0.0.1:0 RT_ADMIN_KEY=bench-key \
-    RT_LOG_LEVEL=info "$build/broker/rt-health" 2>"$dir/health.log" &
+env "${extra_env[@]}" RT_REDIS_URL="redis://127.0.0.1:$port/0" RT_HEALTH_LISTEN=127.0.0.1:0 \
+    RT_ADMIN_KEY=bench-key RT_LOG_LEVEL=info "$build/broker/rt-health" 2>"$dir/health.log" &
 hpid=$!
 for _ in $(seq 1 60000); do
     b=$(backlog)
@@ -68,6 +97,7 @@ for _ in $(seq 1 60000); do
     sleep 0.01
 done
 end=$(date +%s%N)
+[ -n "$vpid" ] && callgrind_control -i off "$vpid" >/dev/null
 ticks=$(cpu_ticks "$hpid")
 rcpu1=$(redis_cpu)
 hz=$(getconf CLK_TCK)
@@ -78,6 +108,15 @@ echo "apply: $n events in $ms ms = $((n * 1000 / (ms > 0 ? ms : 1))) events/s" \
 rc INFO commandstats | grep -E "${BENCH_STATS:-evalsha|xreadgroup}" | tr -d "\r"
 echo "check: total_calls of b1 = $(rc HGET 'rt:{b1}:h:tenant' calls), events = $(rc HGET 'rt:{b1}:h:tenant' events)"
 
+if [ -n "$vpid" ]; then
+    rc SHUTDOWN NOSAVE >/dev/null 2>&1 || true
+    wait "$vpid" 2>/dev/null || true
+    vpid=
+    ir=$(callgrind_annotate "$dir/callgrind.out" 2>/dev/null |
+        awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+    echo "callgrind: redis-server executed $ir instructions during the apply = $((ir / n)) per event"
+    exit 0
+fi
 hport=$(grep -o '"process.ready".*"port":[0-9]*' "$dir/health.log" | grep -o '[0-9]*$')
 if [ "$secs" = 0 ]; then
     exit 0

@@ -132,13 +132,39 @@ static long long cmd_int(const char *fmt, ...)
     return v;
 }
 
-/* HGET as a string compare. */
-static bool hash_is(const char *key, const char *field, const char *want)
+/* One field of the call record rt:{<tenant>}:h:c:<id> (fields joined by '|', in the order of
+ * HEALTH_LUA_CALL) into out; false when the call is unknown or the field not known. */
+static bool call_field(const char *tenant, const char *id, const char *field, char *out, size_t cap)
 {
-    redisReply *r = cmd("HGET %s %s", key, field);
-    bool ok = r->type == REDIS_REPLY_STRING && strcmp(r->str, want) == 0;
+    static const char *const names[] = {"state", "rank",    "started",  "last",   "answered",
+                                        "ended", "outcome", "provider", "tmo_min"};
+    size_t want = sizeof(names) / sizeof(names[0]);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(names[i], field) == 0)
+            want = i;
+    redisReply *r = cmd("GET rt:{%s}:h:c:%s", tenant, id);
+    bool ok = false;
+    if (r->type == REDIS_REPLY_STRING && want < sizeof(names) / sizeof(names[0])) {
+        const char *p = r->str;
+        for (size_t i = 0; i < want && p; i++) {
+            p = strchr(p, '|');
+            p = p ? p + 1 : NULL;
+        }
+        if (p) {
+            size_t n = strcspn(p, "|");
+            snprintf(out, cap, "%.*s", (int)n, p);
+            ok = true;
+        }
+    }
     freeReplyObject(r);
     return ok;
+}
+
+/* A field of a call's record as a string compare. */
+static bool call_is(const char *tenant, const char *id, const char *field, const char *want)
+{
+    char v[256];
+    return call_field(tenant, id, field, v, sizeof(v)) && strcmp(v, want) == 0;
 }
 
 static char *event_json(const char *tenant, const char *event, const char *call_id,
@@ -335,14 +361,17 @@ static void scenario_timeouts(void)
     publish("tmo", "new_call", "young", "initiated", NULL, now, "twilio", now);
     publish("tmo", "call_update", "young", "ringing", NULL, now + 1, "twilio", now);
 
-    CHECK(WAIT_UNTIL(hash_is("rt:{tmo}:h:call:old", "state", "timed_out"), 5000),
-          "old call not timed out");
+    CHECK(WAIT_UNTIL(call_is("tmo", "old", "state", "timed_out"), 5000), "old call not timed out");
+    /* a timed-out call's record has the ended-call TTL */
+    CHECK(cmd_int("TTL rt:{tmo}:h:c:old") > 0, "timed-out call without TTL");
     /* several more scans of both instances: still one event */
     sleep_ms(500);
     CHECK(timeouts_emitted("tmo", "old") == 1, "old call: %d call_timeout events",
           timeouts_emitted("tmo", "old"));
     if (wall_ms() < now + 3500) {
-        CHECK(hash_is("rt:{tmo}:h:call:young", "state", "ringing"), "young call moved early");
+        CHECK(call_is("tmo", "young", "state", "ringing"), "young call moved early");
+        /* a live call's record has no TTL: the due index owns it */
+        CHECK(cmd_int("TTL rt:{tmo}:h:c:young") == -1, "live call with a TTL");
         CHECK(timeouts_emitted("tmo", "young") == 0, "young call timed out inside grace");
         json_t *o = check_tenant(port, "tmo");
         CHECK(jint(o, "recent_timeouts") == 1, "recent_timeouts %lld", jint(o, "recent_timeouts"));
@@ -352,10 +381,12 @@ static void scenario_timeouts(void)
         fprintf(stderr, "note: machine too slow to observe the grace period window\n");
     }
     /* the young call times out, but never before its grace period ended */
-    CHECK(WAIT_UNTIL(hash_is("rt:{tmo}:h:call:young", "state", "timed_out"), 10000),
+    CHECK(WAIT_UNTIL(call_is("tmo", "young", "state", "timed_out"), 10000),
           "young call never timed out");
     /* the spec's deadline: ring timeout plus grace after the start (500 + 4000 ms) */
-    long long ended = cmd_int("HGET rt:{tmo}:h:call:young ended");
+    char ended_s[32] = "";
+    CHECK(call_field("tmo", "young", "ended", ended_s, sizeof(ended_s)), "young call unknown");
+    long long ended = atoll(ended_s);
     CHECK(ended >= (long long)now + 4500, "young call timed out %lld ms after start",
           ended - (long long)now);
     CHECK(timeouts_emitted("tmo", "young") == 1, "young call emitted %d times",
@@ -366,11 +397,11 @@ static void scenario_timeouts(void)
     uint64_t later = wall_ms();
     publish("tmo", "call_ended", "old", "ended", "completed", later, "twilio", later);
     publish("tmo", "call_update", "young", "ringing", NULL, later, "twilio", later);
-    CHECK(WAIT_UNTIL(hash_is("rt:{tmo}:h:call:old", "state", "ended"), 5000),
-          "timeout not replaced");
-    CHECK(hash_is("rt:{tmo}:h:call:old", "outcome", "completed"), "outcome not completed");
+    CHECK(WAIT_UNTIL(call_is("tmo", "old", "state", "ended"), 5000), "timeout not replaced");
+    CHECK(call_is("tmo", "old", "outcome", "completed"), "outcome not completed");
+    CHECK(cmd_int("TTL rt:{tmo}:h:c:old") > 0, "ended call without TTL");
     CHECK(WAIT_UNTIL(group_backlog() == 0, 5000), "backlog");
-    CHECK(hash_is("rt:{tmo}:h:call:young", "state", "timed_out"), "late ringing moved state");
+    CHECK(call_is("tmo", "young", "state", "timed_out"), "late ringing moved state");
     json_t *o = check_tenant(port, "tmo");
     CHECK(jint(o, "recent_timeouts") == 1, "recent_timeouts %lld after replace",
           jint(o, "recent_timeouts"));
@@ -411,13 +442,13 @@ static void scenario_backlog(void)
     uint64_t t0 = wall_ms();
     publish("bl", "new_call", "claimed", "initiated", NULL, t0, "twilio", t0);
     publish("bl", "new_call", "unread", "initiated", NULL, t0, "twilio", t0);
-    CHECK(WAIT_UNTIL(hash_is("rt:{bl}:h:call:claimed", "state", "initiated") &&
-                         hash_is("rt:{bl}:h:call:unread", "state", "initiated"),
+    CHECK(WAIT_UNTIL(call_is("bl", "claimed", "state", "initiated") &&
+                         call_is("bl", "unread", "state", "initiated"),
                      5000),
           "calls not applied");
     CHECK(wall_ms() < t0 + 1500, "machine too slow: the calls were due before rt-health stopped");
     CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health exit");
-    CHECK(!hash_is("rt:{bl}:h:call:claimed", "state", "timed_out"), "timed out before the stop");
+    CHECK(!call_is("bl", "claimed", "state", "timed_out"), "timed out before the stop");
     /* past every deadline (t0 + 300 + 1700): the ends come after it */
     while (wall_ms() < t0 + 2500)
         sleep_ms(50);
@@ -429,24 +460,24 @@ static void scenario_backlog(void)
     publish("bl", "call_ended", "unread", "ended", "busy", t1, "twilio", t1);
     int port = health_start(&a, env);
     /* the call without an end times out while the dead consumer's entries wait */
-    CHECK(WAIT_UNTIL(hash_is("rt:{bl}:h:call:silent", "state", "timed_out"), 5000),
+    CHECK(WAIT_UNTIL(call_is("bl", "silent", "state", "timed_out"), 5000),
           "silent call not timed out");
     CHECK(timeouts_emitted("bl", "silent") == 1, "silent call: %d call_timeout events",
           timeouts_emitted("bl", "silent"));
-    CHECK(WAIT_UNTIL(hash_is("rt:{bl}:h:call:unread", "state", "ended"), 5000),
+    CHECK(WAIT_UNTIL(call_is("bl", "unread", "state", "ended"), 5000),
           "unread call_ended not applied");
-    bool claimed_early = hash_is("rt:{bl}:h:call:claimed", "state", "ended");
+    bool claimed_early = call_is("bl", "claimed", "state", "ended");
     printf("silent call timed out %s the dead consumer's entries were claimed\n",
            claimed_early ? "after" : "before");
-    CHECK(WAIT_UNTIL(hash_is("rt:{bl}:h:call:claimed", "state", "ended"), 10000),
+    CHECK(WAIT_UNTIL(call_is("bl", "claimed", "state", "ended"), 10000),
           "claimed call_ended not applied");
     CHECK(rt_test_proc_wait_log(&a, "\"health.claimed\"", 5000, NULL, 0), "nothing claimed");
     CHECK(WAIT_UNTIL(group_backlog() == 0, 5000), "backlog");
     sleep_ms(300); /* more scans */
     CHECK(timeouts_emitted("bl", "claimed") == 0, "call_timeout after a pending call_ended");
     CHECK(timeouts_emitted("bl", "unread") == 0, "call_timeout after an unread call_ended");
-    CHECK(hash_is("rt:{bl}:h:call:claimed", "outcome", "completed"), "claimed outcome");
-    CHECK(hash_is("rt:{bl}:h:call:unread", "outcome", "busy"), "unread outcome");
+    CHECK(call_is("bl", "claimed", "outcome", "completed"), "claimed outcome");
+    CHECK(call_is("bl", "unread", "outcome", "busy"), "unread outcome");
     CHECK(cmd_int("EXISTS rt:{bl}:h:tmo:claimed") == 0, "dedupe mark of a call never timed out");
     json_t *o = check_tenant(port, "bl");
     CHECK(jint(o, "active_calls") == 0, "active %lld", jint(o, "active_calls"));
@@ -540,7 +571,7 @@ static void scenario_rates(void)
         }
     /* one call that times out now (counted in the current minute) */
     publish("rt1", "new_call", "tmo", "initiated", NULL, now - 600000, NULL, 0);
-    CHECK(WAIT_UNTIL(hash_is("rt:{rt1}:h:call:tmo", "state", "timed_out"), 5000), "no timeout");
+    CHECK(WAIT_UNTIL(call_is("rt1", "tmo", "state", "timed_out"), 5000), "no timeout");
     CHECK(WAIT_UNTIL(group_backlog() == 0, 5000), "backlog");
     json_t *o = check_tenant(port, "rt1");
     CHECK(jint(o, "total_calls") == 23, "total %lld", jint(o, "total_calls"));
@@ -970,6 +1001,68 @@ static void scenario_restart(void)
     CHECK(strcmp(ref, got) == 0, "counts differ with two instances:\n ref %s\n got %s", ref, got);
 }
 
+/* Upgrade from the call hashes (rt:{t}:h:call:<id>) to the call records: calls left by the old
+ * rt-health, written here as it wrote them, are moved to records when next touched and never
+ * counted twice; a live one that gets no more events still times out exactly once. */
+static void scenario_upgrade(void)
+{
+    static const char *const env[] = {"RT_HEALTH_RING_TIMEOUT_MS=500", "RT_HEALTH_GRACE_MS=1000",
+                                      "RT_HEALTH_TICK_MS=50", NULL};
+    struct rt_test_proc a;
+    redis_start();
+    uint64_t t0 = wall_ms(), old = t0 - 10000;
+    /* live1 ringing (its end comes after the upgrade), live2 initiated and overdue (no more
+     * events), done ended (a provider retry of its end comes after the upgrade) */
+    freeReplyObject(cmd("HSET rt:{up}:h:call:live1 rank 2 state ringing started %llu last %llu "
+                        "provider twilio",
+                        (unsigned long long)t0, (unsigned long long)t0));
+    freeReplyObject(cmd("HSET rt:{up}:h:call:live2 rank 1 state initiated started %llu last %llu "
+                        "provider twilio",
+                        (unsigned long long)old, (unsigned long long)old));
+    freeReplyObject(cmd("HSET rt:{up}:h:call:done rank 4 state ended started %llu last %llu "
+                        "ended %llu outcome completed provider twilio",
+                        (unsigned long long)old, (unsigned long long)old, (unsigned long long)old));
+    freeReplyObject(cmd("EXPIRE rt:{up}:h:call:done 1000"));
+    freeReplyObject(cmd("ZADD rt:health:due %llu up\nlive1 %llu up\nlive2",
+                        (unsigned long long)t0 + 1500, (unsigned long long)old + 1500));
+    freeReplyObject(cmd("HSET rt:{up}:h:tenant calls 3 events 5 active 2"));
+    publish("up", "call_ended", "live1", "ended", "completed", t0 + 1, "twilio", t0 + 1);
+    publish("up", "call_ended", "done", "ended", "completed", t0 + 1, "twilio", t0 + 1);
+    int port = health_start(&a, env);
+
+    CHECK(WAIT_UNTIL(call_is("up", "live2", "state", "timed_out"), 5000),
+          "old live call not timed out");
+    CHECK(WAIT_UNTIL(group_backlog() == 0, 5000), "backlog");
+    CHECK(call_is("up", "live1", "state", "ended") &&
+              call_is("up", "live1", "outcome", "completed"),
+          "old live call not ended");
+    CHECK(call_is("up", "live1", "provider", "twilio"), "old fields lost");
+    char started[32];
+    snprintf(started, sizeof(started), "%llu", (unsigned long long)old);
+    CHECK(call_is("up", "done", "state", "ended") && call_is("up", "done", "started", started),
+          "old ended call not moved");
+    long long ttl = cmd_int("TTL rt:{up}:h:c:done");
+    CHECK(ttl > 0 && ttl <= 1000, "moved ended call: TTL %lld, not the old hash's", ttl);
+    CHECK(cmd_int("TTL rt:{up}:h:c:live1") > 0 && cmd_int("TTL rt:{up}:h:c:live2") > 0,
+          "ended calls without TTL");
+    CHECK(cmd_int("EXISTS rt:{up}:h:call:live1 rt:{up}:h:call:live2 rt:{up}:h:call:done") == 0,
+          "old hashes left");
+    sleep_ms(300); /* more scans */
+    CHECK(timeouts_emitted("up", "live2") == 1, "live2: %d call_timeout events",
+          timeouts_emitted("up", "live2"));
+    CHECK(timeouts_emitted("up", "live1") == 0, "live1 timed out");
+    CHECK(cmd_int("ZCARD rt:health:due") == 0, "due index not empty");
+    json_t *o = check_tenant(port, "up");
+    CHECK(jint(o, "total_calls") == 3, "total_calls %lld: a call counted twice",
+          jint(o, "total_calls"));
+    CHECK(jint(o, "active_calls") == 0, "active %lld", jint(o, "active_calls"));
+    /* live1's end and live2's timeout; the retried end of done counts nothing */
+    CHECK(jint(json_object_get(o, "terminal_calls"), "5m") == 2, "terminal 5m %lld",
+          jint(json_object_get(o, "terminal_calls"), "5m"));
+    json_decref(o);
+    CHECK(rt_test_proc_stop(&a, SIGTERM, 10000) == 0, "rt-health exit");
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -978,7 +1071,8 @@ int main(int argc, char **argv)
     } scenarios[] = {{"timeouts", scenario_timeouts},   {"backlog", scenario_backlog},
                      {"staleness", scenario_staleness}, {"rates", scenario_rates},
                      {"auth", scenario_auth},           {"readyz", scenario_readyz},
-                     {"restart", scenario_restart},     {"scale", scenario_scale}};
+                     {"restart", scenario_restart},     {"scale", scenario_scale},
+                     {"upgrade", scenario_upgrade}};
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc != 2) {
         fprintf(stderr, "usage: test_health <scenario>\n");
