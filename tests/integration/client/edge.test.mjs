@@ -23,7 +23,7 @@ before(async () => {
     dir = stateDir('client-edge');
     redisPort = startRedis(dir);
     redis = await new Redis(redisPort).connect();
-    edge = new EdgeProcess({ redisPort, secret: SECRET, logFile: `${dir}/edge.log`, env: { RT_EDGE_HEARTBEAT_MS: '2000' } });
+    edge = new EdgeProcess({ redisPort, secret: SECRET, logFile: `${dir}/edge.log`, env: { RT_EDGE_HEARTBEAT_MS: '2000', RT_JWT_LEEWAY_S: '1' } });
     await edge.start();
     proxy = await new Proxy(edge.port).start();
 });
