@@ -190,8 +190,32 @@ async function main() {
   const rss1 = edgeRss();
   console.log(`memory: RSS ${rss0} KiB idle -> ${rss1} KiB with ${n} connections = ${((rss1 - rss0) * 1024 / n).toFixed(0)} bytes per idle connection`);
 
+  // rt-edge's own publish-to-send histogram (rt_edge_publish_to_send_seconds), summed over the
+  // edges: le (seconds) -> cumulative count; it tells a tail inside rt-edge from one after it
+  async function edgeHist() {
+    const h = {};
+    for (const e of edges) {
+      const r = await L.httpGet(e.port, '/metrics');
+      for (const l of r.body.split('\n')) {
+        const m = /^rt_edge_publish_to_send_seconds_bucket\{le="([^"]+)"\} (\S+)/.exec(l);
+        if (m) h[m[1]] = (h[m[1]] || 0) + parseFloat(m[2]);
+      }
+    }
+    return h;
+  }
+  function histText(h0, h1) {
+    const les = Object.keys(h1).filter((k) => k !== '+Inf').sort((a, b) => a - b);
+    const total = (h1['+Inf'] || 0) - (h0['+Inf'] || 0);
+    if (!total) return 'no samples';
+    const at = (le) => ((h1[le] || 0) - (h0[le] || 0)) / total;
+    const p99 = les.find((le) => at(le) >= 0.99);
+    return ['0.001', '0.0025', '0.005', '0.01'].map((le) => `<= ${le * 1000} ms ${(at(le) * 100).toFixed(1)}%`).join(', ') +
+      `; p99 <= ${p99 ? p99 * 1000 + ' ms' : '> ' + les[les.length - 1] * 1000 + ' ms'}`;
+  }
+
   async function measure(rate, seconds) {
     await Promise.all(workers.map((w) => ask(w, { cmd: 'reset' }, 'reset')));
+    const h0 = await edgeHist();
     const e0 = edgeCpu(), w0 = workers.map((w) => cpuMs(w.pid)), r0 = cpuMs(process.pid);
     const s0 = Date.now();
     const pubs = await publishAt(redis, rate, seconds);
@@ -210,10 +234,11 @@ async function main() {
     const lat = [].concat(...reps.map((r) => r.lat)).sort((a, b) => a - b);
     const ecpu = edgeCpu() - e0;
     const wcpu = workers.reduce((a, w, k) => a + cpuMs(w.pid) - w0[k], 0);
-    return { rate, pubs, count, wall, perSec: Math.min(count, expected) / wall, usPer: ecpu * 1000 / count, edgeCore: ecpu / 1000 / wall, clientCore: wcpu / 1000 / wall,
+    const edgeTail = histText(h0, await edgeHist());
+    return { edgeTail, rate, pubs, count, wall, perSec: Math.min(count, expected) / wall, usPer: ecpu * 1000 / count, edgeCore: ecpu / 1000 / wall, clientCore: wcpu / 1000 / wall,
       pubCore: (cpuMs(process.pid) - r0) / 1000 / wall, p50: pct(lat, 0.5), p99: pct(lat, 0.99), expected };
   }
-  const fmt = (m) => `target ${m.rate}/s: delivered ${m.count}/${m.expected} (${m.perSec.toFixed(0)}/s), rt-edge ${m.usPer.toFixed(2)} us CPU/delivery (${(m.edgeCore * 100).toFixed(0)}% of a core), latency p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms; clients ${(m.clientCore * 100).toFixed(0)}% core, publisher ${(m.pubCore * 100).toFixed(0)}% core`;
+  const fmt = (m) => `target ${m.rate}/s: delivered ${m.count}/${m.expected} (${m.perSec.toFixed(0)}/s), rt-edge ${m.usPer.toFixed(2)} us CPU/delivery (${(m.edgeCore * 100).toFixed(0)}% of a core), latency p50 ${m.p50.toFixed(2)} ms p99 ${m.p99.toFixed(2)} ms; clients ${(m.clientCore * 100).toFixed(0)}% core, publisher ${(m.pubCore * 100).toFixed(0)}% core; inside rt-edge (publish to send): ${m.edgeTail}`;
   let best = null;
   for (const r of STEPS) {
     const m = await measure(r, 5);
