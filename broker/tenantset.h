@@ -1,6 +1,6 @@
 /* A set of tenant names that keeps insertion order: the tenants touched since the last check,
  * or the tenants of one snapshot pass. Uncapped: it grows with the distinct tenants added, so it
- * is bounded by the number of tenants, and adding is O(1) on average (open addressing). */
+ * is bounded by the number of tenants, and adding is O(1) on average (rt_hmap). */
 #ifndef HEALTH_TENANTSET_H
 #define HEALTH_TENANTSET_H
 

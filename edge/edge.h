@@ -18,7 +18,7 @@ struct rt_rconn;
 struct rt_metrics;
 struct edge_subs;
 struct edge_auth;
-struct edge_hmap;
+struct rt_hmap;
 struct edge_session;
 struct edge_liveness;
 struct edge_listener;
@@ -43,7 +43,7 @@ struct edge {
     size_t nsessions;             /* authenticated or not */
     struct edge_session *dirty;   /* borrowed: sessions with frames to flush this turn */
     uv_check_t flush;             /* runs edge_sessions_flush after each poll */
-    struct edge_hmap *users;      /* owned: "<tenant>/<sub>" -> open connection count */
+    struct rt_hmap *users;        /* owned: "<tenant>/<sub>" -> open connection count */
     uv_timer_t sweep;             /* auth deadlines, token expiry, heartbeat */
     struct edge_poll *polls_held; /* borrowed (each request owns its poll): long polls held */
     struct edge_poll *polls_due;  /* borrowed: held polls to answer at the end of this turn */

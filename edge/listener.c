@@ -1,6 +1,6 @@
 #include "listener.h"
 #include "edge.h"
-#include "hmap.h"
+#include "rt/hmap.h"
 
 #include "rt/err.h"
 #include "rt/log.h"
@@ -30,8 +30,8 @@ struct edge_listener {
     uv_tcp_t server;
     bool server_closed;
     int port;
-    struct pending *pending;  /* owned list */
-    struct edge_hmap *tokens; /* owned: "<fd>" -> owned token */
+    struct pending *pending; /* owned list */
+    struct rt_hmap *tokens;  /* owned: "<fd>" -> owned token */
 };
 
 /* ---- the head rewrite (pure) ---- */
@@ -185,7 +185,7 @@ static void hand_over(struct pending *p)
     if (token) {
         char key[16];
         snprintf(key, sizeof(key), "%d", dupfd);
-        edge_hmap_put(l->tokens, key, token);
+        rt_hmap_put(l->tokens, key, token);
     }
     struct lws *wsi = lws_adopt_socket_vhost_readbuf(l->vh, dupfd, p->buf, len);
     if (!wsi)
@@ -265,7 +265,7 @@ int edge_listener_open(struct edge_listener **out, struct edge *e, struct lws_vh
     struct edge_listener *l = rt_xcalloc(1, sizeof(*l));
     l->e = e;
     l->vh = vh;
-    l->tokens = edge_hmap_new();
+    l->tokens = rt_hmap_new();
     uv_tcp_init(&e->loop, &l->server);
     l->server.data = l;
     int rc = uv_ip4_addr(host, port, &addr);
@@ -312,8 +312,8 @@ void edge_listener_free(struct edge_listener *l)
 {
     if (!l)
         return;
-    edge_hmap_each(l->tokens, free_token, NULL);
-    edge_hmap_free(l->tokens);
+    rt_hmap_each(l->tokens, free_token, NULL);
+    rt_hmap_free(l->tokens);
     free(l);
 }
 
@@ -323,7 +323,7 @@ char *edge_listener_take_token(struct edge_listener *l, int fd)
     if (!l)
         return NULL;
     snprintf(key, sizeof(key), "%d", fd);
-    return edge_hmap_del(l->tokens, key);
+    return rt_hmap_del(l->tokens, key);
 }
 
 void edge_listener_forget(struct edge_listener *l, int fd)

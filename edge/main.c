@@ -3,7 +3,7 @@
 #include "config.h"
 #include "drain.h"
 #include "edge.h"
-#include "hmap.h"
+#include "rt/hmap.h"
 #include "http.h"
 #include "listener.h"
 #include "liveness.h"
@@ -215,7 +215,7 @@ int main(int argc, char **argv)
     rt_loop_uv_init(&e.rloop, &e.loop);
     e.metrics = rt_metrics_new();
     edge_stats_init(&e.stats, e.metrics);
-    e.users = edge_hmap_new();
+    e.users = rt_hmap_new();
     e.probes = (struct rt_probes){
         .component = "rt-edge", .ready = is_ready, .arg = &e, .metrics = e.metrics};
     uv_signal_init(&e.loop, &sigterm);
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
         RT_WARN("process.loop_busy", "event loop still had handles at exit");
     edge_listener_free(e.listener);
     edge_auth_free(e.auth);
-    edge_hmap_free(e.users);
+    rt_hmap_free(e.users);
     rt_metrics_free(e.metrics);
     edge_config_free(&cfg);
     RT_INFO("process.exit", "stopped", RT_LF_ERR(rc));

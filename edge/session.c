@@ -4,7 +4,7 @@
 #include "codec_native.h"
 #include "edge.h"
 #include "filter.h"
-#include "hmap.h"
+#include "rt/hmap.h"
 #include "listener.h"
 #include "subs.h"
 #include "wsframe.h"

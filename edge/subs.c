@@ -2,7 +2,7 @@
 #include "codec_native.h"
 #include "edge.h"
 #include "filter.h"
-#include "hmap.h"
+#include "rt/hmap.h"
 
 #include "rt/err.h"
 #include "rt/log.h"
@@ -39,10 +39,10 @@ struct edge_chan {
 };
 
 struct edge_subs {
-    struct edge *e;          /* borrowed */
-    struct rt_rconn *rc;     /* owned: the subscriber connection (no PING: see hb) */
-    struct edge_hmap *chans; /* owned map key -> owned struct edge_chan */
-    struct rt_timer *timer;  /* owned: heartbeat publish and check */
+    struct edge *e;         /* borrowed */
+    struct rt_rconn *rc;    /* owned: the subscriber connection (no PING: see hb) */
+    struct rt_hmap *chans;  /* owned map key -> owned struct edge_chan */
+    struct rt_timer *timer; /* owned: heartbeat publish and check */
     char hb_channel[160];
     bool hb_subscribed;
     uint64_t last_hb_ms;
@@ -80,7 +80,7 @@ static void set_redis_count(struct edge_subs *ss, long delta)
 
 static void chan_free(struct edge_subs *ss, struct edge_chan *c)
 {
-    edge_hmap_del(ss->chans, c->key);
+    rt_hmap_del(ss->chans, c->key);
     free(c->key);
     free(c->client_name);
     free(c);
@@ -447,7 +447,7 @@ static void on_fill(redisAsyncContext *ac, void *r, void *privdata)
     struct edge_subs *ss = fr->ss;
     const redisReply *reply = r;
     (void)ac;
-    struct edge_chan *c = edge_hmap_get(ss->chans, fr->key);
+    struct edge_chan *c = rt_hmap_get(ss->chans, fr->key);
     if (!c || !c->filling || c->fill_gen != fr->gen) {
         fill_free(fr); /* the channel went away or the connection was lost again */
         return;
@@ -462,7 +462,7 @@ static void on_fill(redisAsyncContext *ac, void *r, void *privdata)
     }
     fill_apply(ss, c, fr, reply);
     /* subscriptions that entered FILL from an older position meanwhile need another one */
-    c = edge_hmap_get(ss->chans, fr->key);
+    c = rt_hmap_get(ss->chans, fr->key);
     if (c)
         start_fill(ss, c);
     fill_free(fr);
@@ -588,7 +588,7 @@ static void hold(struct edge_subs *ss, struct edge_sub *sub, struct rt_msg *m, c
 
 static void fan_out(struct edge_subs *ss, const char *key, const char *payload, size_t len)
 {
-    struct edge_chan *c = edge_hmap_get(ss->chans, key);
+    struct edge_chan *c = rt_hmap_get(ss->chans, key);
     rt_metric_inc(ss->e->stats.events_in);
     if (!c || !c->subs)
         return;
@@ -661,7 +661,7 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
         ss->last_hb_ms = mono_ms();
         return;
     }
-    struct edge_chan *c = edge_hmap_get(ss->chans, name);
+    struct edge_chan *c = rt_hmap_get(ss->chans, name);
     if (strcmp(kind, "message") == 0) {
         redisReply *p = reply->element[2];
         if (p->type == REDIS_REPLY_STRING)
@@ -733,14 +733,14 @@ static void on_state(struct rt_rconn *rc, enum rt_rconn_state st, void *arg)
         ss->last_hb_ms = mono_ms();
         ss->hb_subscribed = false;
         rt_rconn_cmd(ss->rc, on_sub_reply, ss, "SUBSCRIBE %s", ss->hb_channel);
-        edge_hmap_each(ss->chans, resubscribe_one, ss);
+        rt_hmap_each(ss->chans, resubscribe_one, ss);
         RT_INFO("subs.resubscribed", "subscriber connection ready",
-                RT_LF_UINT("channels", edge_hmap_size(ss->chans)));
+                RT_LF_UINT("channels", rt_hmap_size(ss->chans)));
     } else if (st == RT_RCONN_BACKOFF) {
         /* the server forgot our subscriptions: every channel needs a new SUBSCRIBE */
-        size_t n = edge_hmap_size(ss->chans);
+        size_t n = rt_hmap_size(ss->chans);
         struct edge_chan **dead = rt_xcalloc(n + 1, sizeof(*dead)), **p = dead;
-        edge_hmap_each(ss->chans, collect_idle, &p);
+        rt_hmap_each(ss->chans, collect_idle, &p);
         for (struct edge_chan **q = dead; q < p; q++)
             chan_free(ss, *q);
         free(dead);
@@ -781,7 +781,7 @@ struct edge_subs *edge_subs_new(struct edge *e)
 {
     struct edge_subs *ss = rt_xcalloc(1, sizeof(*ss));
     ss->e = e;
-    ss->chans = edge_hmap_new();
+    ss->chans = rt_hmap_new();
     snprintf(ss->hb_channel, sizeof(ss->hb_channel), "rt:edge:hb:%s", e->instance_id);
     size_t qmax = (size_t)e->cfg->queue_max_msgs;
     ss->page = qmax / 2 > PAGE_MAX ? PAGE_MAX : qmax / 2 ? qmax / 2 : 1;
@@ -817,8 +817,8 @@ void edge_subs_free(struct edge_subs *ss)
         return;
     rt_rconn_free(ss->rc); /* no callbacks run: privdata ss stays valid meanwhile */
     ss->e->rloop.ops->timer_free(ss->timer);
-    edge_hmap_each(ss->chans, free_chan_cb, NULL);
-    edge_hmap_free(ss->chans);
+    rt_hmap_each(ss->chans, free_chan_cb, NULL);
+    rt_hmap_free(ss->chans);
     free(ss);
 }
 
@@ -827,7 +827,7 @@ void edge_subs_cmd_ready(struct edge_subs *ss)
     if (!ss->fill_retry)
         return;
     ss->fill_retry = false; /* start_fill sets it again if it cannot send */
-    edge_hmap_each(ss->chans, retry_fill, ss);
+    rt_hmap_each(ss->chans, retry_fill, ss);
 }
 
 bool edge_subs_ready(struct edge_subs *ss, char *reason, size_t cap)
@@ -850,14 +850,14 @@ struct edge_sub *edge_subs_add(struct edge_subs *ss, const struct edge_sub_sink 
 {
     if (!rt_rconn_ready(ss->rc) || !rt_rconn_ready(ss->e->cmd))
         return NULL; /* answered at once: waiting through an outage would hold the client */
-    struct edge_chan *c = edge_hmap_get(ss->chans, key);
+    struct edge_chan *c = rt_hmap_get(ss->chans, key);
     if (!c) {
         c = rt_xcalloc(1, sizeof(*c));
         c->ss = ss;
         c->key = rt_xstrdup(key);
         c->client_name = rt_xstrdup(client_channel);
         c->rstate = CH_IDLE;
-        edge_hmap_put(ss->chans, key, c);
+        rt_hmap_put(ss->chans, key, c);
     }
     struct edge_sub *sub = rt_xcalloc(1, sizeof(*sub));
     sub->chan = c;

@@ -1,4 +1,4 @@
-#include "hmap.h"
+#include "rt/hmap.h"
 
 #include "rt/err.h"
 
@@ -13,7 +13,7 @@ struct entry {
     char key[];
 };
 
-struct edge_hmap {
+struct rt_hmap {
     struct entry **b; /* owned, nb buckets */
     size_t nb, n;
 };
@@ -26,18 +26,16 @@ static uint64_t hash(const char *s)
     return h;
 }
 
-struct edge_hmap *edge_hmap_new(void)
+struct rt_hmap *rt_hmap_new(void)
 {
-    struct edge_hmap *m = rt_xcalloc(1, sizeof(*m));
+    struct rt_hmap *m = rt_xcalloc(1, sizeof(*m));
     m->nb = 16;
     m->b = rt_xcalloc(m->nb, sizeof(*m->b));
     return m;
 }
 
-void edge_hmap_free(struct edge_hmap *m)
+void rt_hmap_clear(struct rt_hmap *m)
 {
-    if (!m)
-        return;
     for (size_t i = 0; i < m->nb; i++) {
         struct entry *e = m->b[i];
         while (e) {
@@ -45,12 +43,21 @@ void edge_hmap_free(struct edge_hmap *m)
             free(e);
             e = next;
         }
+        m->b[i] = NULL;
     }
+    m->n = 0;
+}
+
+void rt_hmap_free(struct rt_hmap *m)
+{
+    if (!m)
+        return;
+    rt_hmap_clear(m);
     free(m->b);
     free(m);
 }
 
-static struct entry **find(const struct edge_hmap *m, const char *key, uint64_t h)
+static struct entry **find(const struct rt_hmap *m, const char *key, uint64_t h)
 {
     struct entry **pp = &m->b[h & (m->nb - 1)];
     while (*pp && ((*pp)->hash != h || strcmp((*pp)->key, key) != 0))
@@ -58,13 +65,13 @@ static struct entry **find(const struct edge_hmap *m, const char *key, uint64_t 
     return pp;
 }
 
-void *edge_hmap_get(const struct edge_hmap *m, const char *key)
+void *rt_hmap_get(const struct rt_hmap *m, const char *key)
 {
     struct entry **pp = find(m, key, hash(key));
     return *pp ? (*pp)->val : NULL;
 }
 
-static void grow(struct edge_hmap *m)
+static void grow(struct rt_hmap *m)
 {
     size_t nb = m->nb * 2;
     struct entry **b = rt_xcalloc(nb, sizeof(*b));
@@ -82,7 +89,7 @@ static void grow(struct edge_hmap *m)
     m->nb = nb;
 }
 
-void edge_hmap_put(struct edge_hmap *m, const char *key, void *val)
+void rt_hmap_put(struct rt_hmap *m, const char *key, void *val)
 {
     uint64_t h = hash(key);
     struct entry **pp = find(m, key, h);
@@ -101,7 +108,7 @@ void edge_hmap_put(struct edge_hmap *m, const char *key, void *val)
         grow(m);
 }
 
-void *edge_hmap_del(struct edge_hmap *m, const char *key)
+void *rt_hmap_del(struct rt_hmap *m, const char *key)
 {
     struct entry **pp = find(m, key, hash(key));
     struct entry *e = *pp;
@@ -114,13 +121,13 @@ void *edge_hmap_del(struct edge_hmap *m, const char *key)
     return val;
 }
 
-size_t edge_hmap_size(const struct edge_hmap *m)
+size_t rt_hmap_size(const struct rt_hmap *m)
 {
     return m->n;
 }
 
-void edge_hmap_each(const struct edge_hmap *m, void (*fn)(const char *key, void *val, void *arg),
-                    void *arg)
+void rt_hmap_each(const struct rt_hmap *m, void (*fn)(const char *key, void *val, void *arg),
+                  void *arg)
 {
     for (size_t i = 0; i < m->nb; i++) {
         for (struct entry *e = m->b[i]; e; e = e->next)
