@@ -3,7 +3,6 @@
 #include "rt/err.h"
 
 #include <math.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,28 +83,21 @@ static void refill(const struct ingest_ratelimit *r, struct bucket *b, double no
 unsigned ingest_ratelimit_take_all(struct ingest_ratelimit *r, const char *const *tenants,
                                    const double *counts, size_t n, double now)
 {
-    /* Check every bucket first, take only when all have enough: a refused request consumes
-     * nothing. Two tenants can share the overflow bucket, so needs are summed per bucket. */
+    /* Take from every bucket, then give it all back if any went below zero: a refused request
+     * consumes nothing. Two tenants may share the overflow bucket, whose balance then shows the
+     * sum of their needs. */
     struct bucket **b = rt_xcalloc(n ? n : 1, sizeof(*b));
     double wait = 0;
     for (size_t i = 0; i < n; i++) {
         b[i] = lookup(r, tenants[i]);
         refill(r, b[i], now);
-    }
-    for (size_t i = 0; i < n; i++) {
-        double need = 0;
-        bool first = true;
-        for (size_t j = 0; j < n; j++) {
-            if (b[j] != b[i])
-                continue;
-            first = first && j >= i;
-            need += counts[j];
-        }
-        if (first && b[i]->tokens < need)
-            wait = fmax(wait, ceil((need - b[i]->tokens) / r->rate));
-    }
-    for (size_t i = 0; i < n && wait == 0; i++)
         b[i]->tokens -= counts[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        if (b[i]->tokens < 0)
+            wait = fmax(wait, ceil(-b[i]->tokens / r->rate));
+    for (size_t i = 0; i < n && wait > 0; i++)
+        b[i]->tokens += counts[i];
     free(b);
     return wait == 0 ? 0 : wait < 1 ? 1 : wait > 3600 ? 3600 : (unsigned)wait;
 }
